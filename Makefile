@@ -1,0 +1,48 @@
+# `make test` and `make demo` install what they need and are safe to run again.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup system tools venv lint typecheck test test-fast demo bench clean
+
+setup: system tools venv
+
+system:
+	@.ci/install-system
+
+tools:
+	@.ci/install-toxiproxy
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+# Every suite, including the ones behind --contracts, --fuzz, --load and --chaos.
+test: setup lint typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit and in-process tests only: seconds.
+test-fast: venv
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: setup
+	$(VENV)/bin/harness fleet smoke
+
+bench: setup
+	for b in benchmarks/*.py; do $(PY) $$b; done
+
+clean:
+	rm -rf $(VENV) .tools reports .pytest_cache .mypy_cache .ruff_cache

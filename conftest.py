@@ -1,0 +1,3 @@
+"""Fixtures shared by every suite live in tests/fixtures/, registered here."""
+
+pytest_plugins = ["tests.fixtures.servers"]

@@ -1,0 +1,1 @@
+"""The sample order-checkout fleet the harness is developed and demonstrated against."""

@@ -1,0 +1,1 @@
+"""Code every sample service shares: settings, database, telemetry, the outbound client."""
