@@ -12,11 +12,13 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Tracer, format_trace_id
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sample_services.common import context, tracing
@@ -144,6 +146,14 @@ def create_service_app(
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Routes document 422 as a Problem (detail is a string); FastAPI's default body
+        # (`detail` as a list) would contradict every service's OpenAPI.
+        return JSONResponse(
+            {"detail": _validation_summary(exc), "code": "validation_error"}, status_code=422
+        )
+
     @app.exception_handler(DownstreamError)
     async def downstream(_request: Request, exc: DownstreamError) -> JSONResponse:
         return JSONResponse(
@@ -184,6 +194,14 @@ def create_service_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _validation_summary(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg")))
+    return "; ".join(parts)[:2000] or "invalid request"
 
 
 class ProviderState(BaseModel):
@@ -243,3 +261,22 @@ def serve(app: FastAPI, service: str, settings: ServiceSettings) -> None:
 def detach_context() -> object:
     """A clean OpenTelemetry context for background threads (no inherited request span)."""
     return otel_context.attach(otel_context.Context())
+
+
+def handle_database_outages(app: FastAPI) -> None:
+    """Answer 503 (retryable) rather than 500 when the database cannot be reached.
+
+    Connection loss, a pool timeout or a locked SQLite file are outages a caller may retry;
+    anything else the database raises stays a 500 because it is a bug.
+    """
+
+    async def unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+        return JSONResponse(
+            {"detail": "the database is unavailable", "code": "database_unavailable"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        app.add_exception_handler(error, unavailable)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -93,3 +96,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def retry_on_conflict(db: Database, work: Callable[[Session], T], *, attempts: int = 3) -> T:
+    """Run `work` in its own transaction; run it again when it loses a uniqueness race.
+
+    Two requests that both find no row and both insert one: the loser's transaction rolls
+    back (undoing its other writes with it) and a fresh attempt sees the winner's row.
+    A constraint violation that persists is a bug and is raised after the last attempt.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with db.session() as session:
+                return work(session)
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover

@@ -17,8 +17,10 @@ class _ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
-        record.request_id = context.request_id.get()
-        record.trace_id = context.trace_id.get()
+        # An explicit `extra=` wins: the request line is logged after the middleware has
+        # already reset the context, and must still name its request.
+        record.request_id = getattr(record, "request_id", None) or context.request_id.get()
+        record.trace_id = getattr(record, "trace_id", None) or context.trace_id.get()
         return True
 
 

@@ -9,8 +9,9 @@ Idempotency-Key, and connect failures (the request never left this process).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 import pybreaker
@@ -65,6 +66,65 @@ class _ServerError(Exception):
         self.response = response
 
 
+_T = TypeVar("_T")
+
+
+class _ConcurrentBreaker(pybreaker.CircuitBreaker):
+    """A pybreaker breaker that lets calls run concurrently.
+
+    pybreaker's own `call` holds the breaker's lock while the guarded function runs
+    (danielfm/pybreaker#3), which serialises every request to one downstream: the bulkhead
+    could never hold more than one call, and one slow request would queue all others
+    behind it instead of letting them fail fast. Here the lock guards only the state
+    machine (admission and bookkeeping), and a half-open breaker admits one trial call.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._trial_running = False
+
+    def call(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        with self._lock:
+            state = self._admit()
+            for listener in self.listeners:
+                listener.before_call(self, func, *args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            with self._lock:
+                if self._settle(state):
+                    state._handle_error(exc)  # re-raises, after opening the circuit if due
+            raise
+        with self._lock:
+            if self._settle(state):
+                state._handle_success()
+        return result
+
+    def _admit(self) -> pybreaker.CircuitBreakerState:
+        state = self.state
+        if state.name == pybreaker.STATE_OPEN:
+            opened_at = self._state_storage.opened_at
+            if opened_at and datetime.now(UTC) < opened_at + timedelta(seconds=self.reset_timeout):
+                raise pybreaker.CircuitBreakerError("circuit open")
+            self.half_open()
+            state = self.state
+        if state.name == pybreaker.STATE_HALF_OPEN:
+            if self._trial_running:
+                raise pybreaker.CircuitBreakerError("circuit half-open, trial call running")
+            self._trial_running = True
+        return state
+
+    def _settle(self, admitted: pybreaker.CircuitBreakerState) -> bool:
+        """Whether the outcome of a call admitted in `admitted` still counts.
+
+        A call that outlived its state (the breaker opened or closed meanwhile, through
+        other calls) reports to a state machine that has moved on: ignore it.
+        """
+        if admitted.name == pybreaker.STATE_HALF_OPEN:
+            self._trial_running = False
+        return self.state is admitted
+
+
 class _BreakerGauge(pybreaker.CircuitBreakerListener):
     def __init__(self, metrics: ServiceMetrics | None, downstream: str) -> None:
         self.metrics = metrics
@@ -114,7 +174,10 @@ class ResilientClient:
             timeout=timeout,
             limits=httpx.Limits(max_connections=settings.bulkhead_size * 2),
         )
-        self.breaker = pybreaker.CircuitBreaker(
+        self.breaker = _ConcurrentBreaker(
+            # The call that trips the breaker reports its own failure (e.g. HTTP 503, sent);
+            # "circuit open" is kept for calls the breaker refused without sending.
+            throw_new_error_on_trip=False,
             fail_max=settings.breaker_fail_max,
             reset_timeout=settings.breaker_reset_timeout,
             name=downstream,

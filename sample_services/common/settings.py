@@ -13,14 +13,14 @@ class OutboundSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
-    http_connect_timeout: float = Field(0.5, gt=0)
-    http_read_timeout: float = Field(2.0, gt=0)
-    http_retry_attempts: int = Field(3, ge=1, le=10)
-    http_backoff_base: float = Field(0.05, ge=0)
-    http_backoff_cap: float = Field(0.5, ge=0)
-    breaker_fail_max: int = Field(5, ge=1)
-    breaker_reset_timeout: float = Field(5.0, gt=0)
-    bulkhead_size: int = Field(20, ge=1)
+    http_connect_timeout: float = Field(default=0.5, gt=0)
+    http_read_timeout: float = Field(default=2.0, gt=0)
+    http_retry_attempts: int = Field(default=3, ge=1, le=10)
+    http_backoff_base: float = Field(default=0.05, ge=0)
+    http_backoff_cap: float = Field(default=0.5, ge=0)
+    breaker_fail_max: int = Field(default=5, ge=1)
+    breaker_reset_timeout: float = Field(default=5.0, gt=0)
+    bulkhead_size: int = Field(default=20, ge=1)
 
     def worst_case_latency(self) -> float:
         """Upper bound of one logical call: every attempt times out and every backoff is capped."""
@@ -34,7 +34,7 @@ class ServiceSettings(OutboundSettings):
     """What every service reads; services subclass it for their own variables."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = ""
     data_dir: Path = Path(".data")
     log_level: str = "INFO"

@@ -1,0 +1,1 @@
+"""Inventory: stock levels and the reservations orders hold against them."""

@@ -1,0 +1,106 @@
+"""Provider states for contract verification (mounted only with ENABLE_TEST_HOOKS=1).
+
+Each state name is a template; its values come in `params`, e.g.
+`{"state": "sku {sku} has {available} available", "params": {"sku": "S-1", "available": 5}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from sample_services.common.db import Database
+from sample_services.common.problems import ProblemError
+from sample_services.inventory import ledger, reservations
+from sample_services.inventory.models import Reservation, Stock, StockMovement
+from sample_services.inventory.schemas import ID_PATTERN, ReservationLine
+
+StateHandler = Callable[[dict[str, Any]], None]
+
+DEFAULT_SKU = "SKU-1"
+
+
+def _text(params: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = params.get(name, default)
+    if not isinstance(value, str) or len(value) > 100 or not re.fullmatch(ID_PATTERN, value):
+        raise ProblemError(400, "bad_state_params", f"param {name!r} must be an identifier")
+    return value
+
+
+def _count(
+    params: dict[str, Any], name: str, default: int | None = None, *, minimum: int = 0
+) -> int:
+    # Pact sends params as JSON, and some consumers write numbers as strings.
+    value = params.get(name, default)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > 10**12:
+        raise ProblemError(
+            400, "bad_state_params", f"param {name!r} must be an integer in [{minimum}, 10**12]"
+        )
+    return value
+
+
+def _forget_reservation(db: Database, order_id: str) -> None:
+    """Undo a reservation's effects on stock, then remove it, so a state starts clean."""
+    reservations.release(db, order_id)
+    with db.session() as session:
+        session.execute(delete(Reservation).where(Reservation.order_id == order_id))
+
+
+def _hold(db: Database, params: dict[str, Any]) -> str:
+    order_id = _text(params, "order_id")
+    sku = _text(params, "sku", DEFAULT_SKU)
+    quantity = _count(params, "quantity", 1, minimum=1)
+    _forget_reservation(db, order_id)
+    current = ledger.get_stock(db, sku).available if _has_stock(db, sku) else 0
+    if current < quantity:
+        ledger.set_available(db, sku, quantity)
+    reservations.reserve(db, order_id, [ReservationLine(sku=sku, quantity=quantity)])
+    return order_id
+
+
+def _has_stock(db: Database, sku: str) -> bool:
+    with db.session() as session:
+        return session.get(Stock, sku) is not None
+
+
+def states(db: Database) -> dict[str, StateHandler]:
+    def sku_has(params: dict[str, Any]) -> None:
+        ledger.set_available(db, _text(params, "sku"), _count(params, "available"))
+
+    def no_stock(params: dict[str, Any]) -> None:
+        sku = _text(params, "sku")
+        with db.session() as session:
+            holding = [
+                r.order_id
+                for r in session.scalars(select(Reservation))
+                if any(line["sku"] == sku for line in r.items)
+            ]
+        for order_id in holding:
+            _forget_reservation(db, order_id)
+        with db.session() as session:
+            session.execute(delete(StockMovement).where(StockMovement.sku == sku))
+            session.execute(delete(Stock).where(Stock.sku == sku))
+
+    def held(params: dict[str, Any]) -> None:
+        _hold(db, params)
+
+    def committed(params: dict[str, Any]) -> None:
+        reservations.commit(db, _hold(db, params))
+
+    def released(params: dict[str, Any]) -> None:
+        order_id = _text(params, "order_id")
+        _forget_reservation(db, order_id)
+        reservations.release(db, order_id)
+
+    return {
+        "sku {sku} has {available} available": sku_has,
+        "no stock for {sku}": no_stock,
+        "reservation {order_id} is HELD": held,
+        "reservation {order_id} is COMMITTED": committed,
+        "reservation {order_id} is RELEASED": released,
+    }

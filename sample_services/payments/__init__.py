@@ -1,0 +1,1 @@
+"""Payments: account balances, captures and refunds, exactly once per Idempotency-Key."""

@@ -1,0 +1,113 @@
+"""The payments HTTP API (see ARCHITECTURE.md, "Public HTTP API")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from sample_services.common import problems
+from sample_services.common.db import Database
+from sample_services.common.idempotency import IdempotencyStore
+from sample_services.common.problems import ProblemError
+from sample_services.payments import accounts, charges
+from sample_services.payments.models import IdempotencyRecord
+from sample_services.payments.schemas import (
+    ID_PATTERN,
+    AccountOut,
+    BalanceRequest,
+    PaymentOut,
+    PaymentRequest,
+)
+
+MAX_KEY_LENGTH = 255
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "The same key and body replay the first response; one charge per key",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+
+IdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+
+def build_router(db: Database) -> APIRouter:
+    router = APIRouter(tags=["payments"])
+    store = IdempotencyStore(db, IdempotencyRecord)
+
+    @router.get(
+        "/accounts/{account_id}",
+        response_model=AccountOut,
+        summary="An account's balance and total credits",
+        responses=problems.responses(404, 422, 503),
+    )
+    def get_account(account_id: IdPath) -> AccountOut:
+        return accounts.get_account(db, account_id)
+
+    @router.put(
+        "/accounts/{account_id}",
+        response_model=AccountOut,
+        summary="Create an account or set its balance (the difference is credited)",
+        responses=problems.responses(400, 422, 503),
+    )
+    def put_account(account_id: IdPath, body: BalanceRequest) -> AccountOut:
+        return accounts.set_balance(db, account_id, body.balance_cents)
+
+    @router.post(
+        "/payments",
+        response_model=PaymentOut,
+        status_code=201,
+        summary="Capture a payment, once per Idempotency-Key",
+        responses=problems.responses(400, 402, 404, 409, 422, 503),
+        # Read by hand, not as a FastAPI parameter, so that a missing key is the documented
+        # 400 rather than a 422, while the OpenAPI still says the header is required.
+        openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
+    )
+    def create_payment(body: PaymentRequest, request: Request) -> JSONResponse:
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            raise ProblemError(
+                400, "missing_idempotency_key", "POST /payments needs an Idempotency-Key header"
+            )
+        if len(key) > MAX_KEY_LENGTH:
+            raise ProblemError(
+                400,
+                "invalid_idempotency_key",
+                f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
+            )
+        outcome = charges.charge(store, key, body)
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+
+    @router.get(
+        "/payments",
+        response_model=list[PaymentOut],
+        summary="An order's payments (how a saga learns the outcome of an unanswered charge)",
+        responses=problems.responses(422, 503),
+    )
+    def list_payments(
+        order_id: Annotated[str, Query(min_length=1, max_length=128, pattern=ID_PATTERN)],
+    ) -> list[PaymentOut]:
+        return charges.payments_of_order(db, order_id)
+
+    @router.get(
+        "/payments/{payment_id}",
+        response_model=PaymentOut,
+        summary="A payment",
+        responses=problems.responses(404, 422, 503),
+    )
+    def get_payment(payment_id: IdPath) -> PaymentOut:
+        return charges.get_payment(db, payment_id)
+
+    @router.post(
+        "/payments/{payment_id}/refund",
+        response_model=PaymentOut,
+        summary="Refund a payment (idempotent: the amount is credited back once)",
+        responses=problems.responses(404, 422, 503),
+    )
+    def refund_payment(payment_id: IdPath) -> PaymentOut:
+        return charges.refund(db, payment_id)
+
+    return router

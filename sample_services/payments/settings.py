@@ -1,0 +1,9 @@
+"""Payments settings: only what every service reads (it calls no other service)."""
+
+from __future__ import annotations
+
+from sample_services.common.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    pass
