@@ -1,0 +1,68 @@
+"""Fault actuators: a Toxiproxy v2 client, edge (network) faults and process faults."""
+
+from harness.faults.base import Fault, ReversibleFault, applied
+from harness.faults.edge import EdgeFaults, ProxyDown, ToxicFault
+from harness.faults.process import Kill, Pause, Restart, Stop
+from harness.faults.toxics import (
+    TOXIC_TYPES,
+    Bandwidth,
+    GenericToxic,
+    Latency,
+    LimitData,
+    ResetPeer,
+    Slicer,
+    SlowClose,
+    Timeout,
+    Toxic,
+    parse_toxic,
+)
+from harness.faults.toxiproxy import (
+    AlreadyExists,
+    BadRequest,
+    NotFound,
+    Proxy,
+    ProxyNotFound,
+    ProxySpec,
+    ToxicNotFound,
+    ToxiproxyClient,
+    ToxiproxyError,
+    ToxiproxyUnavailable,
+    edge_to_proxy_name,
+    proxy_name_to_edge,
+)
+
+__all__ = [
+    "TOXIC_TYPES",
+    "AlreadyExists",
+    "BadRequest",
+    "Bandwidth",
+    "EdgeFaults",
+    "Fault",
+    "GenericToxic",
+    "Kill",
+    "Latency",
+    "LimitData",
+    "NotFound",
+    "Pause",
+    "Proxy",
+    "ProxyDown",
+    "ProxyNotFound",
+    "ProxySpec",
+    "ResetPeer",
+    "Restart",
+    "ReversibleFault",
+    "Slicer",
+    "SlowClose",
+    "Stop",
+    "Timeout",
+    "Toxic",
+    "ToxicFault",
+    "ToxicNotFound",
+    "ToxiproxyClient",
+    "ToxiproxyError",
+    "ToxiproxyUnavailable",
+    "applied",
+    "edge_to_proxy_name",
+    "parse_toxic",
+    "proxy_name_to_edge",
+]

@@ -1,0 +1,270 @@
+"""A PostgreSQL server from the machine's packages, as one ManagedProcess.
+
+We run `postgres` itself rather than `pg_ctl start`: pg_ctl daemonizes, and then neither a
+kill fault nor teardown could reach the server through our process group.
+
+Boot time is dominated by initdb (~0.5 s on the build machine with --no-sync; the server
+itself accepts connections ~0.1 s after start).
+
+Durability against a machine crash is off (fsync, full_page_writes): a test database lost
+with the machine loses nothing of value, and a killed server still finds every write in
+the kernel's page cache. synchronous_commit stays ON: with it off, commits acknowledged in
+the last few hundred ms vanish when the server is killed, and a kill fault would then
+look like a bug of the service under test (seen in tests/harness/faults).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from harness.errors import InfraError
+from harness.infra.base import Endpoint
+from harness.infra.layout import instance_stem
+from harness.infra.ports import free_port
+from harness.infra.postgres import can_connect, create_database, postgres_url
+from harness.infra.process import ManagedProcess
+
+BINDIR_ENV = "HARNESS_POSTGRES_BINDIR"
+SUPERUSER = "harness"
+# Unix socket paths are limited to 107 bytes; pytest's tmp dirs are often longer.
+_SOCKET_PATH_MAX = 107
+_SOCKET_NAME_LEN = len("/.s.PGSQL.65535")
+_SPEED_SETTINGS = (
+    "fsync=off",
+    "full_page_writes=off",
+    "wal_level=minimal",
+    "max_wal_senders=0",
+    "shared_buffers=32MB",
+    "huge_pages=off",
+    "jit=off",
+    "max_connections=200",
+)
+
+
+def find_bindir(explicit: str | None = None) -> Path:
+    """Directory holding initdb and postgres: argument, $HARNESS_POSTGRES_BINDIR, Debian's
+    /usr/lib/postgresql/<newest>/bin, then PATH."""
+    tried: list[str] = []
+    for source, candidate in (("argument", explicit), (BINDIR_ENV, os.environ.get(BINDIR_ENV))):
+        if candidate:
+            if (Path(candidate) / "initdb").is_file():
+                return Path(candidate)
+            raise InfraError(f"no initdb in {candidate} (from {source})")
+    debian = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: [int(x) if x.isdigit() else 0 for x in Path(p).parts[4].split(".")],
+    )
+    tried.append("/usr/lib/postgresql/*/bin")
+    if debian:
+        return Path(debian[-1]).parent
+    on_path = shutil.which("initdb")
+    tried.append("initdb on PATH")
+    if on_path:
+        return Path(on_path).parent
+    raise InfraError(f"PostgreSQL binaries not found; tried {', '.join(tried)}; set {BINDIR_ENV}")
+
+
+def default_run_as() -> str | None:
+    """PostgreSQL refuses to run as root: as root we use the `postgres` system user."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+class LocalPostgres:
+    """One PostgreSQL server on 127.0.0.1, superuser `harness` with a random password."""
+
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        *,
+        bindir: Path | None = None,
+        run_as: str | None = None,
+    ) -> None:
+        self.name = name
+        self.bindir = bindir or find_bindir()
+        self.run_as = run_as
+        self.endpoint = Endpoint("127.0.0.1", free_port())
+        self.user = SUPERUSER
+        # URL-safe alphabet: the password goes into URLs unquoted.
+        self.password = secrets.token_urlsafe(18)
+        stem = instance_stem("postgres", name)
+        self.log_path = root / f"{stem}.log"
+        self.data_root = self._choose_data_root(root / stem)
+        self.data_dir = self.data_root / "data"
+        socket_dir = self.data_root / "sock"
+        self._socket_dir = (
+            socket_dir if len(str(socket_dir)) + _SOCKET_NAME_LEN <= _SOCKET_PATH_MAX else None
+        )
+        argv = [str(self.bindir / "postgres"), "-D", str(self.data_dir)]
+        argv += ["-p", str(self.endpoint.port), "-k", str(self._socket_dir or "")]
+        argv += ["-c", f"listen_addresses={self.endpoint.host}"]
+        for setting in _SPEED_SETTINGS:
+            argv += ["-c", setting]
+        self.process = ManagedProcess(
+            name,
+            argv,
+            env=_server_env(),
+            log_path=self.log_path,
+            user=run_as,
+            stop_signal=signal.SIGINT,
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        """initdb (first time only), start the server, wait until it answers queries."""
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        self.process.start()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until a session opens (also after a kill fault: crash recovery runs first)."""
+        self.process.wait_until(
+            lambda: can_connect(self.url("postgres")),
+            timeout,
+            what=f"PostgreSQL on {self.endpoint.address}",
+        )
+
+    def stop(self) -> None:
+        self.process.stop(timeout=10.0)
+
+    def remove_data(self) -> None:
+        """Delete the cluster; only when the server is down."""
+        if not self.process.running:
+            shutil.rmtree(self.data_root, ignore_errors=True)
+
+    def url(self, database: str, endpoint: Endpoint | None = None) -> str:
+        return postgres_url(f"{self.user}:{self.password}", endpoint or self.endpoint, database)
+
+    def create_database(self, name: str) -> None:
+        create_database(self.url("postgres"), name)
+
+    def _choose_data_root(self, preferred: Path) -> Path:
+        root = preferred.parent
+        if self.run_as is None:
+            preferred.mkdir(parents=True, exist_ok=False)
+            return preferred
+        entry = _passwd(self.run_as)
+        if _can_traverse(root, entry):
+            data_root = preferred
+            data_root.mkdir(parents=True, exist_ok=False)
+        else:
+            # e.g. pytest's /tmp/pytest-of-root is 0700: the server user cannot get through
+            # it, so the cluster lives in the system temp dir (the log stays in `root`).
+            data_root = Path(tempfile.mkdtemp(prefix=f"harness-{preferred.name}-"))
+        os.chown(data_root, entry.pw_uid, entry.pw_gid)
+        return data_root
+
+    def _initdb(self) -> None:
+        pwfile = self.data_root / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        pwfile.chmod(0o600)
+        uid = gid = None
+        groups: list[int] | None = None
+        if self.run_as is not None:
+            entry = _passwd(self.run_as)
+            uid, gid = entry.pw_uid, entry.pw_gid
+            groups = os.getgrouplist(self.run_as, gid)
+            os.chown(pwfile, uid, gid)
+        if self._socket_dir is not None:
+            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
+            if uid is not None and gid is not None:
+                os.chown(self._socket_dir, uid, gid)
+        argv = [
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            self.user,
+            f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256",
+            # The socket dir is private to the server user; the TCP port is what the
+            # fleet uses, and it needs the password.
+            "--auth-local=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ]
+        try:
+            with self.log_path.open("ab") as log:
+                log.write(b"--- harness: initdb\n")
+                log.flush()
+                done = _run_initdb(
+                    argv,
+                    log,
+                    uid=uid,
+                    gid=gid,
+                    groups=groups,
+                )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if done.returncode != 0:
+            raise InfraError(
+                f"{self.name}: initdb failed with code {done.returncode}\n"
+                f"--- last lines of {self.log_path} ---\n{self.process.log_tail()}"
+            )
+
+
+def _run_initdb(
+    argv: list[str],
+    log: IO[bytes],
+    *,
+    uid: int | None,
+    gid: int | None,
+    groups: list[int] | None,
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_server_env(),
+            user=uid,
+            group=gid,
+            extra_groups=groups,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        # e.g. the server user may not execute binaries under a private directory
+        raise InfraError(f"cannot run {argv[0]}: {exc}") from exc
+
+
+def _server_env() -> dict[str, str]:
+    # A clean environment: PG* variables of the caller must not steer our server.
+    return {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C", "TZ": "UTC"}
+
+
+def _passwd(user: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(user)
+    except KeyError:
+        raise InfraError(f"no system user {user!r} to run PostgreSQL as") from None
+
+
+def _can_traverse(path: Path, entry: pwd.struct_passwd) -> bool:
+    """Whether `entry`'s user may reach into `path` (search permission on every ancestor)."""
+    groups = set(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    for directory in (path.resolve(), *path.resolve().parents):
+        st = directory.stat()
+        if st.st_uid == entry.pw_uid:
+            allowed = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in groups:
+            allowed = st.st_mode & stat.S_IXGRP
+        else:
+            allowed = st.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
