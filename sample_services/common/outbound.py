@@ -86,9 +86,11 @@ class _ConcurrentBreaker(pybreaker.CircuitBreaker):
     def call(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         with self._lock:
             state = self._admit()
+        try:
+            # Inside the try: whatever raises after admission must settle the call, or a
+            # half-open breaker would wait forever for its trial to finish.
             for listener in self.listeners:
                 listener.before_call(self, func, *args, **kwargs)
-        try:
             result = func(*args, **kwargs)
         except BaseException as exc:
             with self._lock:
