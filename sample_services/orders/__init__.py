@@ -1,0 +1,1 @@
+"""Orders: accepts orders and runs the checkout saga (inventory, payments) with an outbox."""

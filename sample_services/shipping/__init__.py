@@ -1,0 +1,1 @@
+"""Shipping: consumes orders' events from the broker (inbox-deduplicated) into shipments."""
