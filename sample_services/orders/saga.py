@@ -300,13 +300,16 @@ class Saga:
         if order.payment_id is not None:
             payment = self.payments.refund(order.payment_id)
             return StepOutcome(f"payment {payment.payment_id} {payment.status}")
-        # The charge's outcome is unknown: whatever payments holds for the order is ours.
-        captured = [p for p in self.payments.payments_for_order(order.id) if p.status == "CAPTURED"]
-        for payment in captured:
-            self.payments.refund(payment.payment_id)
-        if not captured:
-            return StepOutcome("no captured payment found for the order")
-        return StepOutcome("refunded " + ", ".join(p.payment_id for p in captured))
+        # The charge's outcome is unknown, and a charge may still be in flight (slow link):
+        # looking it up could miss it. Replaying the charge with its Idempotency-Key settles
+        # the outcome for good: payments answers with the one stored result for the key, a
+        # late original replays that result too, and a refusal is stored the same way.
+        try:
+            payment = self.payments.charge(order.id, order.account_id, order.amount_cents)
+        except Refused as refused:
+            return StepOutcome(f"charge settled as refused ({refused.code}): nothing to refund")
+        refunded = self.payments.refund(payment.payment_id)
+        return StepOutcome(f"settled charge {payment.payment_id}, {refunded.status}")
 
     def _release(self, order: Order) -> StepOutcome:
         # DELETE is idempotent and tombstones an unknown order, so a reserve still in

@@ -156,13 +156,21 @@ def test_unreachable_payments_compensates_within_the_deadline(
     closed.close()
 
 
-def test_a_lost_charge_response_is_retried_under_one_key_and_refunded_by_order(
+def test_a_lost_charge_response_is_settled_by_replaying_its_key_and_refunded(
     orders: Orders, payments: TestClient, payments_wire: Wire, inventory: TestClient
 ) -> None:
-    payments_wire.fault = lambda r: (
-        "lose_response" if r.method == "POST" and r.url.path == "/payments" else None
-    )
-    order_id = orders.place()["order_id"]
+    placed: dict[str, str] = {}
+
+    def lose_forward_charges(r: httpx.Request) -> Fault | None:
+        # Responses are lost while the saga moves forward; the compensation's replay of the
+        # charge (same key) gets through and learns the one stored outcome.
+        if r.method != "POST" or r.url.path != "/payments":
+            return None
+        charge = orders.saga_steps(placed["order_id"])["charge"]["status"]
+        return "lose_response" if charge != "FAILED" else None
+
+    payments_wire.fault = lose_forward_charges
+    order_id = placed["order_id"] = orders.place()["order_id"]
 
     assert orders.saga.run(order_id) == OrderStatus.COMPENSATED
 
