@@ -30,9 +30,12 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-# Every suite, including the ones behind --contracts, --fuzz, --load and --chaos.
+# Every suite: unit, in-process, PostgreSQL, end-to-end, and the ones behind the
+# --contracts, --fuzz and --load switches (plain `pytest` leaves those out).
+SUITES := --contracts --fuzz --load
+
 test: setup lint typecheck
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
 
 # Unit and in-process tests only: seconds.
 test-fast: venv

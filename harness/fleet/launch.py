@@ -1,0 +1,81 @@
+"""Launch a fleet from configuration: a fresh work directory, a provider, the lifecycle.
+
+This is what the CLI and the pytest plugin call; they only turn options into arguments.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.config import HarnessConfig
+from harness.fleet.lifecycle import Fleet
+from harness.fleet.manifest import Manifest, load_manifest
+from harness.fleet.subset import only_services
+from harness.infra.providers import make_provider
+
+
+def launch(
+    manifest: Manifest | str | Path,
+    *,
+    provider: str = "local",
+    external: Mapping[str, str] | None = None,
+    toxiproxy_bin: str | Path | None = None,
+    seed: int | None = None,
+    proxied: bool | None = None,
+    keep_logs: Path | None = None,
+    temp_parent: Path | None = None,
+    services: Collection[str] | None = None,
+) -> Fleet:
+    """Start the fleet in a new temporary directory, removed again when the fleet closes.
+
+    ``keep_logs`` names a directory that receives every log at teardown; ``temp_parent``
+    is where the temporary directory is made (the system's temp dir by default).
+    ``services`` starts only those services and what they need (see
+    :func:`harness.fleet.subset.only_services`); None starts them all.
+    """
+    spec = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+    if services is not None:
+        spec = only_services(spec, services)
+    workdir = Path(tempfile.mkdtemp(prefix=f"harness-{spec.name}-", dir=temp_parent))
+    # mkdtemp makes it 0700; PostgreSQL runs as its own user when we are root and keeps its
+    # cluster here only if it can get through.
+    workdir.chmod(0o711)
+    settings: dict[str, Any] = {"seed": seed, "urls": dict(external or {})}
+    if toxiproxy_bin is not None:
+        settings["toxiproxy_bin"] = str(toxiproxy_bin)
+    try:
+        infra = make_provider(provider, workdir / "infra", settings)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return Fleet.start(
+        spec, infra, workdir, proxied=proxied, keep_logs=keep_logs, remove_workdir=True
+    )
+
+
+def launch_from_config(
+    config: HarnessConfig,
+    *,
+    manifest: Manifest | str | Path | None = None,
+    proxied: bool | None = None,
+    services: Collection[str] | None = None,
+) -> Fleet:
+    """:func:`launch` with everything taken from ``config`` (manifest overridable)."""
+    keep = None
+    if config.keep_logs:
+        keep = config.report_dir / "logs" / time.strftime("fleet-%Y%m%d-%H%M%S")
+    return launch(
+        manifest if manifest is not None else config.manifest,
+        provider=config.provider,
+        external=config.external,
+        toxiproxy_bin=config.toxiproxy_bin,
+        seed=config.seed,
+        proxied=proxied,
+        keep_logs=keep,
+        services=services,
+    )

@@ -1,0 +1,540 @@
+"""Start a fleet from its manifest with Toxiproxy on every edge, and tear it all down again.
+
+Start: infrastructure and Toxiproxy (in parallel: PostgreSQL's initdb is the slow one),
+the databases (in parallel), one proxy per edge, then each service as soon as everything
+it depends on is ready, awaited on its readiness path. Any failure (including Ctrl-C or
+SIGTERM, see :mod:`harness.fleet.signals`) tears down whatever already started before the
+error propagates.
+
+Teardown (:meth:`Fleet.close`): services callers first, the proxies we created, the
+provider's servers, then the work directory (logs are copied out first when asked to).
+It is idempotent, never raises, and holds SIGINT/SIGTERM back until it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from harness.errors import FleetError, HarnessError, InfraError, ServiceNotReadyError
+from harness.faults.edge import EdgeFaults
+from harness.faults.toxiproxy import ToxiproxyClient, edge_to_proxy_name
+from harness.fleet import signals
+from harness.fleet.graph import Edge, EdgeKind, derive_edges, start_waves
+from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
+from harness.fleet.readiness import NotReady, ReadinessProbe
+from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
+from harness.infra.base import Endpoint, InfraProvider, PostgresServer
+from harness.infra.ports import free_port
+from harness.infra.process import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+_PROBE_INTERVAL = 0.025
+_STOP_TIMEOUT = 5.0
+
+
+@dataclass
+class RunningService:
+    """A started service: its address, its process (for kill/pause/restart) and its log."""
+
+    name: str
+    spec: ServiceSpec
+    port: int
+    process: ManagedProcess
+    # The variables the harness set (the rest is inherited from our own environment).
+    env: dict[str, str]
+    ready_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+
+class Fleet:
+    """A running fleet. Build it with :meth:`start` (or :func:`harness.fleet.launch`).
+
+    The handle: :meth:`url`, :attr:`services` (each with its ``process`` for kill, pause
+    and restart), :meth:`edge` (faults as context managers), :attr:`edges` (each edge's
+    proxy and upstream), :attr:`toxiproxy` (the client), :meth:`logs`.
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        provider: InfraProvider,
+        workdir: Path,
+        *,
+        proxied: bool = True,
+        keep_logs: Path | None = None,
+        remove_workdir: bool = False,
+    ) -> None:
+        self.manifest = manifest
+        self.provider = provider
+        self.workdir = workdir
+        self.proxied = proxied
+        self.keep_logs = keep_logs
+        self.remove_workdir = remove_workdir
+        self.services: dict[str, RunningService] = {}
+        self.edges: dict[str, EdgeProxy] = {}
+        self.infra: dict[str, InfraServer] = {}
+        self.boot_seconds: float | None = None
+        # Seconds per boot phase ("infra", "proxies", "services"), for benchmarks.
+        self.timings: dict[str, float] = {}
+        self.teardown_problems: list[str] = []
+        self._toxiproxy: ToxiproxyClient | None = None
+        self._toxiproxy_api: str | None = None
+        self._toxiproxy_host: str | None = None
+        self._created_proxies: list[str] = []
+        self._probe = ReadinessProbe()
+        self._jobs: list[Future[Any]] = []
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self.services)} services"
+        return f"<Fleet {self.manifest.name!r} {state}>"
+
+    # --- start ---------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        manifest: Manifest,
+        provider: InfraProvider,
+        workdir: Path,
+        *,
+        proxied: bool | None = None,
+        keep_logs: Path | None = None,
+        remove_workdir: bool = False,
+    ) -> Fleet:
+        """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
+
+        ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
+        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown.
+        """
+        fleet = cls(
+            manifest,
+            provider,
+            workdir,
+            proxied=manifest.proxied if proxied is None else proxied,
+            keep_logs=keep_logs,
+            remove_workdir=remove_workdir,
+        )
+        began = time.monotonic()
+        try:
+            fleet._boot()
+        except BaseException:
+            fleet.close()
+            raise
+        fleet.boot_seconds = time.monotonic() - began
+        return fleet
+
+    def _boot(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "sqlite").mkdir(exist_ok=True)
+        with self._phase("infra"):
+            self._start_infra()
+        # CREATE DATABASE takes a few hundred ms each: they run in parallel, meanwhile the
+        # proxies are made, and each service waits only for its own database.
+        databases = self._create_databases()
+        ports = self._allocate_ports()
+        with self._phase("proxies"):
+            self._wire_edges(ports)
+        with self._phase("services"):
+            self._start_services(ports, databases)
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        yield
+        self.timings[name] = time.monotonic() - began
+
+    def _in_background(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        # Kept on the fleet: if we are interrupted while waiting, close() waits for these
+        # before closing the provider, so no server can start after the teardown.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-boot")
+        try:
+            job = pool.submit(work, *args)
+        finally:
+            pool.shutdown(wait=False)
+        self._jobs.append(job)
+        return job
+
+    def _start_infra(self) -> None:
+        jobs: dict[str, Future[Any]] = {}
+        for name, spec in sorted(self.manifest.infra.items()):
+            if spec.kind is InfraKind.POSTGRES:
+                jobs[name] = self._in_background(self.provider.postgres, name)
+            elif spec.kind is InfraKind.REDIS:
+                jobs[name] = self._in_background(self.provider.redis, name)
+        toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
+        everything = [*jobs.values(), *([toxiproxy] if toxiproxy else [])]
+        failure = next((e for e in (job.exception() for job in everything) if e), None)
+        if failure is not None:
+            raise failure
+        self.infra = {name: job.result() for name, job in jobs.items()}
+        if toxiproxy is not None:
+            server = toxiproxy.result()
+            self._toxiproxy_api = server.api_url
+            self._toxiproxy_host = server.endpoint.host
+            self._toxiproxy = ToxiproxyClient(server.api_url)
+
+    def _allocate_ports(self) -> dict[str, int]:
+        # Every port is known before anything starts: a proxy's upstream is a callee that
+        # starts later, and a caller's environment names the proxy before that.
+        return {
+            name: spec.port if spec.port is not None else free_port(LOOPBACK)
+            for name, spec in self.manifest.services.items()
+        }
+
+    def _upstream(self, edge: Edge, ports: Mapping[str, int]) -> Endpoint:
+        if edge.kind is EdgeKind.HTTP:
+            return Endpoint(LOOPBACK, ports[edge.target])
+        return self.infra[edge.target].endpoint
+
+    def _wire_edges(self, ports: Mapping[str, int]) -> None:
+        for edge in derive_edges(self.manifest):
+            upstream = self._upstream(edge, ports)
+            if self._toxiproxy is None:
+                self.edges[edge.name] = EdgeProxy(edge, None, upstream, upstream)
+                continue
+            name = edge_to_proxy_name(edge.name)
+            listen = self._create_proxy(name, upstream)
+            self.edges[edge.name] = EdgeProxy(edge, name, listen, upstream)
+
+    def _create_proxy(self, name: str, upstream: Endpoint) -> Endpoint:
+        assert self._toxiproxy is not None
+        assert self._toxiproxy_host is not None
+        # Proxies listen where the Toxiproxy server runs. On loopback we choose the port:
+        # outside the kernel's ephemeral range, so a proxy disabled and enabled again (the
+        # `down` fault) can always bind it back (see harness.infra.ports).
+        host = self._toxiproxy_host
+        port = free_port(host) if host == LOOPBACK else 0
+        proxy = self._toxiproxy.create_proxy(name, f"{host}:{port}", upstream.address)
+        self._created_proxies.append(name)
+        return Endpoint.parse(proxy.listen)
+
+    def _create_databases(self) -> dict[tuple[str, str], Future[Any]]:
+        jobs: dict[tuple[str, str], Future[Any]] = {}
+        for spec in self.manifest.services.values():
+            db = spec.database
+            if db is None or (db.infra, db.name) in jobs:
+                continue
+            server = self.infra.get(db.infra)
+            if isinstance(server, PostgresServer):
+                jobs[db.infra, db.name] = self._in_background(server.create_database, db.name)
+        return jobs
+
+    def _start_services(
+        self, ports: Mapping[str, int], databases: Mapping[tuple[str, str], Future[Any]]
+    ) -> None:
+        """Start each service as soon as everything it depends on is ready.
+
+        Finer than starting wave by wave: a service never waits for an unrelated slow one
+        of the previous wave. Services booting at the same time are polled in turn.
+        """
+        needs = {
+            name: {*spec.calls, *spec.depends_on} for name, spec in self.manifest.services.items()
+        }
+        pending = [name for wave in start_waves(self.manifest) for name in wave]
+        booting: dict[str, float] = {}
+        ready: set[str] = set()
+        while pending or booting:
+            for name in [n for n in pending if needs[n] <= ready]:
+                pending.remove(name)
+                db = self.manifest.services[name].database
+                if db is not None and (db.infra, db.name) in databases:
+                    databases[db.infra, db.name].result()
+                service = self._prepare(name, ports[name])
+                # Registered before the start: a failure right after still stops it.
+                self.services[name] = service
+                service.process.start()
+                booting[name] = time.monotonic()
+            became_ready = [name for name, began in booting.items() if self._booted(name, began)]
+            for name in became_ready:
+                self.services[name].ready_seconds = time.monotonic() - booting.pop(name)
+                ready.add(name)
+            if booting and not became_ready:
+                time.sleep(_PROBE_INTERVAL)
+
+    def _booted(self, name: str, began: float) -> bool:
+        """One readiness probe; raises when the service exited or ran out of time."""
+        service = self.services[name]
+        if not service.process.running:
+            code = service.process.returncode
+            state = f"exited with code {code} before it was ready"
+            raise ServiceNotReadyError(self._not_ready(name, state, None))
+        try:
+            return self._probe_readiness(name)
+        except (httpx.HTTPError, NotReady) as exc:
+            if time.monotonic() - began >= service.spec.ready_timeout:
+                state = f"not ready after {service.spec.ready_timeout:g} s"
+                raise ServiceNotReadyError(self._not_ready(name, state, exc)) from None
+            return False
+
+    def _not_ready(self, name: str, state: str, last_error: Exception | None) -> str:
+        service = self.services[name]
+        cause = f" (last error: {last_error!r})" if last_error is not None else ""
+        return (
+            f"fleet '{self.manifest.name}': service {name} {state}: "
+            f"GET {service.url}{service.spec.readiness} -> 200{cause}\n"
+            f"--- last lines of {service.log_path} ---\n{service.process.log_tail()}"
+        )
+
+    def _prepare(self, name: str, port: int) -> RunningService:
+        spec = self.manifest.services[name]
+        (self.workdir / "services" / name).mkdir(parents=True, exist_ok=True)
+        env = service_env(self.manifest, name, port, self.edges, self.infra, self.workdir)
+        process = ManagedProcess(
+            name,
+            spec.argv(),
+            env={**_inherited_env(), **env},
+            cwd=self.manifest.service_cwd(name),
+            log_path=self.workdir / "logs" / f"{name}.log",
+        )
+        return RunningService(name, spec, port, process, env)
+
+    # --- the handle ----------------------------------------------------------------------
+
+    def service(self, name: str) -> RunningService:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services)) or "none"
+            raise FleetError(f"unknown service '{name}' (services: {known})") from None
+
+    def url(self, service: str) -> str:
+        """Base URL of ``service`` itself (not through a proxy), e.g. http://127.0.0.1:20412."""
+        return self.service(service).url
+
+    def edge_proxy(self, name: str) -> EdgeProxy:
+        try:
+            return self.edges[name]
+        except KeyError:
+            known = ", ".join(sorted(self.edges)) or "none"
+            raise FleetError(f"unknown edge '{name}' (edges: {known})") from None
+
+    def edge(self, name: str) -> EdgeFaults:
+        """Faults on one edge, as context managers: ``with fleet.edge("a->b").latency(800):``."""
+        found = self.edge_proxy(name)
+        if found.proxy is None:
+            raise FleetError(f"edge '{name}' has no proxy: this fleet runs unproxied")
+        return EdgeFaults(self.toxiproxy, found.proxy)
+
+    @property
+    def toxiproxy(self) -> ToxiproxyClient:
+        """The client of this fleet's Toxiproxy."""
+        if self._toxiproxy is None:
+            raise FleetError("this fleet runs unproxied: there is no Toxiproxy")
+        return self._toxiproxy
+
+    @property
+    def toxiproxy_api(self) -> str | None:
+        return self._toxiproxy_api
+
+    def reset_faults(self) -> None:
+        """Remove every toxic and re-enable every proxy (Toxiproxy's reset)."""
+        if self._toxiproxy is not None:
+            self._toxiproxy.reset()
+
+    def clear_edge(self, name: str) -> None:
+        """Remove every toxic from one edge's proxy and enable it again."""
+        proxy = self.edge_proxy(name).proxy
+        if proxy is None:
+            return
+        client = self.toxiproxy
+        for toxic in client.toxics(proxy):
+            client.remove_toxic(proxy, toxic.name)
+        client.enable(proxy)
+
+    def logs(self, service: str, lines: int | None = None) -> str:
+        """The service's log (its last ``lines`` lines when given)."""
+        process = self.service(service).process
+        if lines is not None:
+            return process.log_tail(lines)
+        try:
+            return process.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def readiness_url(self, service: str) -> str:
+        running = self.service(service)
+        return running.url + running.spec.readiness
+
+    def is_ready(self, service: str) -> bool:
+        """One probe of the readiness path: True on 200."""
+        return self._probe.ready(self.readiness_url(service))
+
+    def _probe_readiness(self, service: str) -> bool:
+        return self._probe.check(self.readiness_url(service))
+
+    def wait_ready(self, service: str, timeout: float | None = None) -> None:
+        """Block until ``service`` answers 200 on its readiness path (after a restart, say)."""
+        running = self.service(service)
+        limit = running.spec.ready_timeout if timeout is None else timeout
+        probe = f"GET {running.url}{running.spec.readiness} -> 200"
+        try:
+            running.process.wait_until(
+                lambda: self._probe_readiness(service),
+                limit,
+                interval=_PROBE_INTERVAL,
+                what=probe,
+            )
+        except InfraError as exc:
+            raise ServiceNotReadyError(f"fleet '{self.manifest.name}': {exc}") from exc
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary: services, edges, infrastructure, pids, the work directory."""
+        toxiproxy_process = _process_of(self._toxiproxy_server())
+        return {
+            "name": self.manifest.name,
+            "proxied": self.proxied,
+            "workdir": str(self.workdir),
+            "boot_seconds": self.boot_seconds,
+            "timings": self.timings,
+            "toxiproxy": {
+                "api": self._toxiproxy_api,
+                "pid": toxiproxy_process.pid if toxiproxy_process else None,
+            },
+            "infra": {
+                name: {
+                    "kind": self.manifest.infra[name].kind.value,
+                    "address": server.endpoint.address,
+                    "pid": (proc.pid if (proc := _process_of(server)) else None),
+                }
+                for name, server in self.infra.items()
+            },
+            "services": {
+                name: {
+                    "url": svc.url,
+                    "pid": svc.process.pid,
+                    "log": str(svc.log_path),
+                    "ready_seconds": svc.ready_seconds,
+                }
+                for name, svc in self.services.items()
+            },
+            "edges": {
+                name: {
+                    "kind": e.edge.kind.value,
+                    "proxy": e.proxy,
+                    "listen": e.listen.address,
+                    "upstream": e.upstream.address,
+                    "env": e.edge.env,
+                }
+                for name, e in self.edges.items()
+            },
+        }
+
+    def _toxiproxy_server(self) -> object | None:
+        if self._toxiproxy is None:
+            return None
+        # The provider memoizes its Toxiproxy: asking again returns the running one.
+        try:
+            return self.provider.toxiproxy()
+        except HarnessError:
+            return None
+
+    # --- teardown ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Tear everything down in reverse order; idempotent; problems go to teardown_problems."""
+        if self._closed:
+            return
+        self._closed = True
+        with signals.deferred():
+            for job in self._jobs:
+                job.exception()  # wait: a server still starting must be known to the provider
+            self._stop_services()
+            self._delete_proxies()
+            self._attempt("close the infra provider", self.provider.close)
+            self._probe.close()
+            self._collect_logs()
+            if self.remove_workdir:
+                self._attempt("remove the work directory", lambda: shutil.rmtree(self.workdir))
+        for problem in self.teardown_problems:
+            log.warning("fleet '%s' teardown: %s", self.manifest.name, problem)
+
+    def _attempt(self, what: str, action: Any) -> None:
+        try:
+            action()
+        except Exception as exc:  # teardown goes on; the problem is reported, not raised
+            self.teardown_problems.append(f"{what}: {exc}")
+
+    def _stop_services(self) -> None:
+        # Callers before callees: the reverse of the start order, a generation at a time.
+        for wave in reversed(start_waves(self.manifest)):
+            running = [self.services[name] for name in wave if name in self.services]
+            if len(running) == 1:
+                self._attempt(f"stop {running[0].name}", running[0].process.stop)
+                continue
+            # One wave stops together: a slow shutdown costs its timeout once, not per service.
+            with ThreadPoolExecutor(max_workers=len(running) or 1) as pool:
+                futures = {
+                    svc.name: pool.submit(svc.process.stop, _STOP_TIMEOUT) for svc in running
+                }
+            for name, future in futures.items():
+                if future.exception() is not None:
+                    self.teardown_problems.append(f"stop {name}: {future.exception()}")
+
+    def _delete_proxies(self) -> None:
+        client = self._toxiproxy
+        if client is None:
+            return
+        # A local Toxiproxy dies with the provider anyway; an external one must not keep
+        # our proxies (they would hold ports and confuse the next run).
+        for name in reversed(self._created_proxies):
+            self._attempt(f"delete proxy {name}", lambda n=name: client.delete_proxy(n))
+        self._created_proxies.clear()
+        self._attempt("close the Toxiproxy client", client.close)
+
+    def _collect_logs(self) -> None:
+        if self.keep_logs is None or not self.workdir.exists():
+            return
+
+        def copy() -> None:
+            assert self.keep_logs is not None
+            for source in self.workdir.rglob("*.log"):
+                target = self.keep_logs / source.relative_to(self.workdir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+
+        self._attempt(f"copy logs to {self.keep_logs}", copy)
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _process_of(server: object | None) -> ManagedProcess | None:
+    process = getattr(server, "process", None)
+    return process if isinstance(process, ManagedProcess) else None
+
+
+def _inherited_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Python services would otherwise buffer their logs: the tail we show on failure would
+    # be empty exactly when it matters.
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env

@@ -1,0 +1,134 @@
+"""The import rules of ARCHITECTURE.md ("Layers"), checked on the source with ast."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HARNESS = Path(__file__).resolve().parents[2] / "harness"
+# The modules allowed to import pytest: the plugin (and a sub-package for it, if any).
+PYTEST_ADAPTERS = ("pytest_plugin.py", "pytest/")
+# What the fleet layer and the fault actuators may not see: capabilities and adapters.
+CAPABILITIES = ("contracts", "fuzz", "load", "chaos")
+
+
+def modules() -> list[Path]:
+    return sorted(HARNESS.rglob("*.py"))
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(HARNESS).as_posix()
+
+
+def imports(path: Path, root: Path = HARNESS) -> Iterator[str]:
+    """Every module name `path` imports, absolute (relative imports resolved)."""
+    package = [root.name, *path.relative_to(root).parent.parts]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                yield ".".join([*base, node.module] if node.module else base)
+            elif node.module:
+                yield node.module
+
+
+def importing(prefixes: tuple[str, ...], paths: list[Path]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        hits = [
+            name
+            for name in imports(path)
+            if any(name == p or name.startswith(p + ".") for p in prefixes)
+        ]
+        if hits:
+            found[relative(path)] = hits
+    return found
+
+
+def under(*packages: str) -> list[Path]:
+    return [p for p in modules() if relative(p).split("/")[0] in packages]
+
+
+def test_imports_are_found_in_every_form(tmp_path: Path) -> None:
+    module = tmp_path / "harness" / "fleet" / "x.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(
+        "import pytest\nfrom sample_services.orders import app\nfrom ..infra import ports\n"
+        "from . import graph\ndef late():\n    import harness.chaos.run\n"
+    )
+    assert list(imports(module, tmp_path / "harness")) == [
+        "pytest",
+        "sample_services.orders",
+        "harness.infra",
+        "harness.fleet",
+        "harness.chaos.run",
+    ]
+
+
+def test_the_harness_has_modules_to_check() -> None:
+    names = {relative(p) for p in modules()}
+    assert {"fleet/lifecycle.py", "cli.py", "pytest_plugin.py", "infra/base.py"} <= names
+
+
+def test_nothing_in_harness_imports_the_sample_fleet() -> None:
+    assert importing(("sample_services",), modules()) == {}
+
+
+def test_only_the_plugin_imports_pytest() -> None:
+    offenders = importing(("pytest", "_pytest"), modules())
+    allowed = {name for name in offenders if name.startswith(PYTEST_ADAPTERS)}
+    assert "pytest_plugin.py" in allowed
+    assert {k: v for k, v in offenders.items() if k not in allowed} == {}
+
+
+def test_only_the_shipped_locustfile_imports_locust() -> None:
+    # Locust's gevent monkey-patching breaks the process it is imported into (pytest's
+    # included): it runs in subprocesses with harness/load/locustfile.py only.
+    offenders = importing(("locust", "gevent"), modules())
+    assert set(offenders) == {"load/locustfile.py"}
+    assert not importing(("harness.load.locustfile",), modules())
+
+
+def test_infra_imports_nothing_above_it() -> None:
+    above = ("harness.fleet", "harness.faults", "harness.cli", "harness.pytest_plugin")
+    above += tuple(f"harness.{c}" for c in CAPABILITIES)
+    assert importing(above, under("infra")) == {}
+
+
+@pytest.mark.parametrize("layer", ["fleet", "faults"])
+def test_fleet_and_faults_do_not_import_capabilities_or_adapters(layer: str) -> None:
+    above = (*tuple(f"harness.{c}" for c in CAPABILITIES), "harness.cli", "harness.pytest_plugin")
+    assert importing(above, under(layer)) == {}
+
+
+def test_faults_do_not_import_the_fleet() -> None:
+    # Faults act on a proxy or a process; the fleet hands them out, not the other way round.
+    assert importing(("harness.fleet",), under("faults")) == {}
+
+
+def test_leaf_modules_import_no_layer() -> None:
+    leaves = [HARNESS / name for name in ("config.py", "errors.py", "yamlsource.py")]
+    layers = ("infra", "fleet", "faults", "cli", "pytest_plugin", "report", *CAPABILITIES)
+    assert importing(tuple(f"harness.{layer}" for layer in layers), leaves) == {}
+
+
+def test_capabilities_do_not_import_the_adapters() -> None:
+    assert importing(("harness.cli", "harness.pytest_plugin"), under(*CAPABILITIES)) == {}
+
+
+def test_only_fuzzing_imports_hypothesis_and_schemathesis() -> None:
+    # Property-based testing is the fuzz capability's business (and its pytest adapter's).
+    offenders = importing(("hypothesis", "schemathesis"), modules())
+    assert {k for k in offenders if not k.startswith(("fuzz/", "pytest/fuzz.py"))} == set()
+
+
+def test_the_invariant_registry_stands_alone() -> None:
+    # `{invariant: money_conserved}` in a chaos scenario uses it outside any test run.
+    above = ("hypothesis", "schemathesis", "pytest", "_pytest", "harness.fleet")
+    above += tuple(f"harness.{c}" for c in CAPABILITIES)
+    assert importing(above, [HARNESS / "invariants.py"]) == {}
