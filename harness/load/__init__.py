@@ -1,0 +1,1 @@
+"""Load profiles run by Locust in a subprocess, with thresholds, baselines and reports."""

@@ -1,0 +1,176 @@
+"""The run over time: requests, failures and a latency histogram per second, users per second.
+
+:class:`SeriesRecorder` runs inside Locust (plain Python, no Locust import): every request
+is filed under the wall-clock second it completed in. In distributed mode each worker sends
+what it recorded since its last report to the master, which merges it, so the series is
+exact per second even though workers report every few seconds.
+
+:func:`intervals` turns the recording into the points a plot shows: rps, failures per
+second and p50/p95/p99 per interval, with the warm-up and an abort marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.load import histogram
+
+
+@dataclass
+class SecondBucket:
+    requests: int = 0
+    failures: int = 0
+    histogram: dict[int, int] = field(default_factory=dict)
+
+    def add(self, other: SecondBucket) -> None:
+        self.requests += other.requests
+        self.failures += other.failures
+        for key, count in other.histogram.items():
+            self.histogram[key] = self.histogram.get(key, 0) + count
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "failures": self.failures,
+            "histogram": {str(k): v for k, v in self.histogram.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecondBucket:
+        return cls(
+            int(data["requests"]),
+            int(data["failures"]),
+            histogram.normalized(data.get("histogram", {})),
+        )
+
+
+class SeriesRecorder:
+    """Per-second buckets, plus the user count sampled each second."""
+
+    def __init__(self, *, reports_to_master: bool = False) -> None:
+        self.seconds: dict[int, SecondBucket] = {}
+        self.users: dict[int, int] = {}
+        self._unsent: dict[int, SecondBucket] = {}
+        # A worker keeps only what it has not sent yet; everyone else keeps everything.
+        self._targets = (self._unsent,) if reports_to_master else (self.seconds,)
+
+    def record(self, when: float, response_time_ms: float | None, failed: bool) -> None:
+        second = int(when)
+        for target in self._targets:
+            slot = target.get(second)
+            if slot is None:
+                slot = target[second] = SecondBucket()
+            slot.requests += 1
+            slot.failures += failed
+            if response_time_ms is not None:
+                key = histogram.bucket(response_time_ms)
+                slot.histogram[key] = slot.histogram.get(key, 0) + 1
+
+    def sample_users(self, when: float, users: int) -> None:
+        self.users[int(when)] = users
+
+    def drain(self) -> dict[str, Any]:
+        """What was recorded since the last drain, as JSON (a worker's report to the master)."""
+        drained = {str(k): v.to_json() for k, v in self._unsent.items()}
+        self._unsent.clear()  # in place: record() writes through self._targets
+        return drained
+
+    def absorb(self, drained: Mapping[str, Any]) -> None:
+        """Merge a worker's drained recording (on the master)."""
+        for second, data in drained.items():
+            bucket = SecondBucket.from_json(data)
+            slot = self.seconds.setdefault(int(second), SecondBucket())
+            slot.add(bucket)
+
+    def window(self, start: float, end: float) -> SecondBucket:
+        """Everything recorded in whole seconds within [start, end)."""
+        total = SecondBucket()
+        for second, bucket in self.seconds.items():
+            if start <= second < end:
+                total.add(bucket)
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seconds": {str(k): v.to_json() for k, v in sorted(self.seconds.items())},
+            "users": {str(k): v for k, v in sorted(self.users.items())},
+        }
+
+
+@dataclass(frozen=True)
+class Point:
+    """One interval of the run, ``t_s`` seconds after its start."""
+
+    t_s: float
+    users: int
+    rps: float
+    failures_per_s: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class Timeline:
+    points: list[Point]
+    warmup_end_s: float
+    end_s: float
+    abort_at_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "warmup_end_s": self.warmup_end_s,
+            "end_s": self.end_s,
+            "abort_at_s": self.abort_at_s,
+            "points": [p.to_json() for p in self.points],
+        }
+
+
+def intervals(
+    recorded: Mapping[str, Any],
+    start: float,
+    stop: float,
+    warmup_s: float,
+    abort_at: float | None = None,
+    max_points: int = 240,
+) -> Timeline:
+    """Points every second (coarser for long runs, at most ``max_points``) from ``start``."""
+    seconds = {int(k): SecondBucket.from_json(v) for k, v in recorded.get("seconds", {}).items()}
+    users = {int(k): int(v) for k, v in recorded.get("users", {}).items()}
+    first = int(start)
+    last = int(stop)
+    span = max(1, last - first + 1)
+    step = max(1, -(-span // max_points))
+    points = []
+    for begin in range(first, last + 1, step):
+        bucket = SecondBucket()
+        for second in range(begin, begin + step):
+            if second in seconds:
+                bucket.add(seconds[second])
+        sampled = [users[s] for s in range(begin, begin + step) if s in users]
+        timed = sum(bucket.histogram.values())
+        # The first and last buckets are partly outside the run: rates use the part inside.
+        covered = min(begin + step, max(stop, begin + 1e-3)) - max(begin, start)
+        covered = max(covered, min(step, 0.25))
+        points.append(
+            Point(
+                t_s=round(max(begin, start) + covered / 2 - start, 3),
+                users=max(sampled) if sampled else 0,
+                rps=bucket.requests / covered,
+                failures_per_s=bucket.failures / covered,
+                p50_ms=histogram.percentile(bucket.histogram, 0.50) if timed else None,
+                p95_ms=histogram.percentile(bucket.histogram, 0.95) if timed else None,
+                p99_ms=histogram.percentile(bucket.histogram, 0.99) if timed else None,
+            )
+        )
+    return Timeline(
+        points=points,
+        warmup_end_s=warmup_s,
+        end_s=max(0.0, stop - start),
+        abort_at_s=(abort_at - start) if abort_at is not None else None,
+    )

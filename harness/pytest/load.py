@@ -1,0 +1,200 @@
+"""pytest's side of load runs: ``--load`` collects profiles, ``run_load_profile`` runs one.
+
+``pytest --load`` adds the profile directory (ini ``harness_load_profiles``, default
+``scenarios/load``) to what is collected; each YAML profile there becomes a collector whose
+items are its thresholds (``checkout-short.yaml::http_req_duration: p(95)<800``). The
+profile runs once, when its first item runs, and every item reports its own threshold's
+verdict. ``--load-baseline report.json`` adds one item per profile for the comparison.
+Without ``--load`` nothing here collects or runs anything.
+
+Profiles that target a fleet service use the session's ``fleet`` fixture (started once for
+the session); profiles with a ``base_url`` start nothing. A bad profile is a collection
+error showing ``file:line: field: message``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import HarnessConfig
+from harness.errors import HarnessError, SpecError
+from harness.load.outcome import BaselineError, LoadResult, load_baseline
+from harness.load.profiles import LoadProfile, load_profile
+from harness.load.session import run_profile
+
+PROFILES_INI = "harness_load_profiles"
+DEFAULT_PROFILES = "scenarios/load"
+_SUFFIXES = (".yaml", ".yml")
+
+RunLoadProfile = Callable[..., LoadResult]
+_runs_key = pytest.StashKey[dict[Path, LoadResult | BaseException]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness")
+    group.addoption(
+        "--load-baseline",
+        metavar="REPORT",
+        default=None,
+        help="with --load: compare each profile's run with this report.json (e.g. main's)",
+    )
+    parser.addini(PROFILES_INI, "directory of load profiles collected by --load", default=None)
+
+
+def _profile_dir(config: pytest.Config) -> Path:
+    configured = config.getini(PROFILES_INI) or DEFAULT_PROFILES
+    return (config.rootpath / str(configured)).resolve()
+
+
+def _load_enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("load", default=False))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _load_enabled(config):
+        return
+    directory = _profile_dir(config)
+    given = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    if directory.is_dir() and not any(p == directory or directory in p.parents for p in given):
+        config.args.append(str(directory))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    config = parent.config
+    if not _load_enabled(config) or file_path.suffix not in _SUFFIXES:
+        return None
+    if _profile_dir(config) not in file_path.resolve().parents:
+        return None
+    collector: ProfileFile = ProfileFile.from_parent(parent, path=file_path)
+    return collector
+
+
+class ProfileFile(pytest.File):
+    """A load profile: one test item per threshold (plus the baseline comparison)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            profile = load_profile(self.path)
+        except SpecError as exc:
+            raise self.CollectError(f"invalid load profile:\n{exc}") from None
+        for threshold in profile.parsed_thresholds():
+            check = _threshold_check(self.path, threshold.id)
+            item = pytest.Function.from_parent(self, name=threshold.id, callobj=check)
+            item.add_marker(pytest.mark.slow)
+            yield item
+        if self.config.getoption("load_baseline"):
+            compare = pytest.Function.from_parent(
+                self, name="no regression against the baseline", callobj=_baseline_check(self.path)
+            )
+            compare.add_marker(pytest.mark.slow)
+            yield compare
+
+
+def _threshold_check(path: Path, threshold_id: str) -> Callable[..., None]:
+    def check(_harness_load_run: RunLoadProfile) -> None:
+        result = _harness_load_run(path)
+        verdict = result.threshold(threshold_id)
+        if not verdict.passed:
+            aborted = ""
+            if result.abort is not None and result.abort.threshold == threshold_id:
+                aborted = f" (aborted the run after {result.abort.at_s:.1f} s)"
+            report = result.artifacts.get("markdown", "")
+            pytest.fail(
+                f"{result.profile.name}: {verdict.describe()}{aborted}\nreport: {report}",
+                pytrace=False,
+            )
+
+    return check
+
+
+def _baseline_check(path: Path) -> Callable[..., None]:
+    def check(_harness_load_run: RunLoadProfile) -> None:
+        result = _harness_load_run(path)
+        if result.regressions:
+            pytest.fail(result.summary(), pytrace=False)
+
+    return check
+
+
+def _run_with_fleet(
+    request: pytest.FixtureRequest,
+    config: HarnessConfig,
+    profile: LoadProfile,
+    report_dir: Path,
+    **options: Any,
+) -> LoadResult:
+    needs_fleet = (
+        profile.target is not None and profile.base_url is None and options.get("base_url") is None
+    )
+    fleet = request.getfixturevalue("fleet") if needs_fleet else None
+    return run_profile(
+        profile, fleet=fleet, config=config, report_dir=report_dir, step_summary=False, **options
+    )
+
+
+@pytest.fixture(scope="session")
+def _harness_load_run(
+    request: pytest.FixtureRequest, harness_config: HarnessConfig
+) -> RunLoadProfile:
+    """Runs a collected profile once per session; later items reuse its result (or error)."""
+    runs = request.config.stash.setdefault(_runs_key, {})
+    baseline_path = request.config.getoption("load_baseline")
+
+    def run(path: Path) -> LoadResult:
+        if path not in runs:
+            try:
+                profile = load_profile(path)
+                baseline = load_baseline(Path(baseline_path)) if baseline_path else None
+                out = harness_config.report_dir / "load" / profile.name
+                runs[path] = _run_with_fleet(
+                    request, harness_config, profile, out, baseline=baseline
+                )
+            except (HarnessError, BaselineError) as exc:
+                runs[path] = exc
+        outcome = runs[path]
+        if isinstance(outcome, BaseException):
+            pytest.fail(f"load profile {path.name} could not run:\n{outcome}", pytrace=False)
+        return outcome
+
+    return run
+
+
+@pytest.fixture
+def run_load_profile(
+    request: pytest.FixtureRequest, harness_config: HarnessConfig
+) -> RunLoadProfile:
+    """``run_load_profile("scenarios/load/x.yaml", baseline=None, base_url=None, workers=None)``.
+
+    Runs the profile now (against the session's fleet when it targets a service) and
+    returns the :class:`~harness.load.outcome.LoadResult`; reports go to
+    ``<report_dir>/load/<profile>-<test name>``. Assert on it, e.g.
+    ``assert result.passed, result.summary()``.
+    """
+
+    def run(
+        profile: str | Path | LoadProfile,
+        *,
+        baseline: Path | None = None,
+        base_url: str | None = None,
+        workers: int | None = None,
+        report_dir: Path | None = None,
+    ) -> LoadResult:
+        spec = profile if isinstance(profile, LoadProfile) else load_profile(profile)
+        out = report_dir or (
+            harness_config.report_dir / "load" / f"{spec.name}-{request.node.name}"
+        )
+        return _run_with_fleet(
+            request,
+            harness_config,
+            spec,
+            out,
+            baseline=load_baseline(baseline) if baseline is not None else None,
+            base_url=base_url,
+            workers=workers,
+        )
+
+    return run

@@ -1,0 +1,81 @@
+"""pytest --load and the run_load_profile fixture, as a user's pytest run meets them."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from .conftest import profile_dict
+
+pytest_plugins = ["pytester"]
+QUIET = ("-p", "no:asyncio", "-p", "no:cacheprovider", "-p", "no:pytest_locust")
+
+
+def profiles(pytester: pytest.Pytester, target: str) -> None:
+    directory = pytester.mkdir("scenarios").joinpath("load")
+    directory.mkdir()
+    data = profile_dict(
+        target,
+        stages=[{"duration": "3s", "users": 2, "spawn_rate": 10}],
+        thresholds={
+            "http_req_duration": ["p(95)<5000"],
+            "http_req_duration{name:slow}": ["p(95)<1"],
+            "http_reqs": ["count>5"],
+        },
+    )
+    (directory / "standin.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_without_load_profiles_are_not_collected(pytester: pytest.Pytester, target: str) -> None:
+    profiles(pytester, target)
+    result = pytester.runpytest(*QUIET, "--co", "-q")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+@pytest.mark.slow
+def test_load_collects_one_item_per_threshold_and_runs_the_profile_once(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    profiles(pytester, target)
+    result = pytester.runpytest(*QUIET, "--load", "-rf")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "scenarios/load/standin.yaml .F.*",
+            "*standin: http_req_duration{name:slow}: p(95)<1: FAILED, observed * ms*",
+        ]
+    )
+    reports = list((pytester.path / "reports" / "load").iterdir())
+    assert [r.name for r in reports] == ["standin"]  # one run for the three items
+
+
+def test_a_bad_profile_is_a_collection_error_with_file_and_line(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    directory = pytester.mkdir("scenarios").joinpath("load")
+    directory.mkdir()
+    (directory / "bad.yaml").write_text(
+        f"version: 1\nname: bad\nbase_url: {target}\nstages:\n  - {{duration: 1s, users: 1}}\n"
+        "tasks: [{name: a, request: {path: /ok}}]\nthresholds:\n  http_req_duration: [avg]\n"
+    )
+    result = pytester.runpytest(*QUIET, "--load")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    # (fnmatch would read [0] as a character class.)
+    expected = "*bad.yaml:8: thresholds.http_req_duration?0?: 'avg' is not a threshold*"
+    result.stdout.fnmatch_lines([expected])
+
+
+@pytest.mark.slow
+def test_the_fixture_runs_a_profile_inside_a_test(pytester: pytest.Pytester, target: str) -> None:
+    profiles(pytester, target)
+    pytester.makepyfile(
+        test_mine="""
+        def test_standin_holds_its_slo(run_load_profile):
+            result = run_load_profile("scenarios/load/standin.yaml")
+            assert result.threshold("http_reqs: count>5").passed
+            assert not result.passed
+            assert result.failed_thresholds[0].threshold.selector.name == "slow"
+        """
+    )
+    result = pytester.runpytest(*QUIET)
+    result.assert_outcomes(passed=1)
