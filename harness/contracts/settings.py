@@ -1,0 +1,85 @@
+"""Where a project keeps its contracts, and who produces its messages: ``contracts.yaml``.
+
+The file sits in the contracts directory (``<root>/contracts/contracts.yaml`` by default,
+``HARNESS_CONTRACTS_FILE`` to move it); every path in it is relative to that directory.
+Without the file the defaults hold: ``pacts/``, ``openapi/`` and ``matrix.json`` there.
+
+```yaml
+version: 1
+pacts: pacts               # the committed pact files, <consumer>-<provider>.json
+openapi: openapi           # the committed OpenAPI baselines, <service>.json
+matrix: matrix.json        # every verification result (can-i-deploy reads it)
+messages:                  # provider -> "module:attribute" of its message producers
+  orders: contracts.producers:ORDERS
+```
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.contracts.errors import ContractsFileError
+from harness.errors import SpecIssue
+from harness.yamlsource import load_model
+
+CONTRACTS_FILE_ENV = "HARNESS_CONTRACTS_FILE"
+DEFAULT_DIR = "contracts"
+FILE_NAME = "contracts.yaml"
+
+ObjectPath = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
+
+
+class _ContractsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1]
+    pacts: str = "pacts"
+    openapi: str = "openapi"
+    matrix: str = "matrix.json"
+    messages: dict[str, ObjectPath] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContractsSettings:
+    """Resolved, absolute paths of a project's contracts."""
+
+    root: Path
+    directory: Path
+    pacts: Path
+    openapi: Path
+    matrix: Path
+    # provider -> "module:attribute" naming a mapping of message description -> producer
+    messages: dict[str, str] = field(default_factory=dict)
+    source: Path | None = None
+
+    def baseline(self, service: str) -> Path:
+        return self.openapi / f"{service}.json"
+
+
+def load_settings(root: Path, environ: dict[str, str] | None = None) -> ContractsSettings:
+    """The settings of the project at ``root``; a bad file raises ``file:line: field: why``."""
+    env = os.environ if environ is None else environ
+    named = env.get(CONTRACTS_FILE_ENV)
+    path = Path(named).resolve() if named else root / DEFAULT_DIR / FILE_NAME
+    if path.is_file():
+        spec = load_model(path, _ContractsFile, error=ContractsFileError)
+        source: Path | None = path
+    elif named:
+        raise ContractsFileError([SpecIssue(str(path), 0, "", "file not found")])
+    else:
+        spec, source = _ContractsFile(version=1), None
+    directory = path.parent
+    return ContractsSettings(
+        root=root,
+        directory=directory,
+        pacts=(directory / spec.pacts).resolve(),
+        openapi=(directory / spec.openapi).resolve(),
+        matrix=(directory / spec.matrix).resolve(),
+        messages=dict(spec.messages),
+        source=source,
+    )
