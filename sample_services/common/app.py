@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -105,6 +106,12 @@ def create_service_app(
             finally:
                 context.trace_id.reset(token_trace)
                 context.request_id.reset(token_rid)
+            if response.status_code == 405:
+                # Starlette names only the first route matching the path; a path served by
+                # several routes (GET and PUT /stock/{sku}) must list all their methods.
+                methods = allowed_methods(app, request.url.path)
+                if methods:
+                    response.headers["Allow"] = ", ".join(methods)
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
@@ -194,6 +201,30 @@ def create_service_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI documents for the path template ``path`` matches (for Allow).
+
+    Read from the OpenAPI, not the routes: FastAPI keeps included routers as opaque
+    wrappers, and the documented methods are exactly what ``Allow`` must agree with.
+    Undocumented paths (hooks, /metrics) give [] and keep Starlette's header.
+    """
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, item in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(template))
+            methods = sorted(m.upper() for m in item if m in _HTTP_METHODS)
+            table.append((re.compile(f"^{regex}$"), methods))
+        app.state.allow_table = table
+    for pattern, methods in table:
+        if pattern.match(path):
+            return methods
+    return []
 
 
 def _validation_summary(exc: RequestValidationError) -> str:

@@ -36,6 +36,7 @@ from sample_services.gateway.clients import BackendRejected, Backends, connect
 from sample_services.gateway.ratelimit import Clock, RateLimiter
 from sample_services.gateway.schemas import (
     ID_PATTERN,
+    MAX_SKU_LENGTH,
     Account,
     CreateOrder,
     Order,
@@ -62,15 +63,26 @@ bearer = HTTPBearer(
 )
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
+# Inventory's bound: a longer sku would pass here and be refused there (422), so the
+# gateway's OpenAPI would promise what the route cannot keep.
+SkuPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=MAX_SKU_LENGTH)]
+MAX_KEY_LENGTH = 255
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=255,
+        max_length=MAX_KEY_LENGTH,
         description="Makes the request safe to repeat: a replay returns the first response.",
     ),
 ]
+REQUIRED_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "Makes the request safe to repeat: a replay returns the first response.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
 
 _STRING: dict[str, Any] = {"schema": {"type": "string"}}
 _HEADERS: dict[int, dict[str, Any]] = {
@@ -187,13 +199,21 @@ def _api_router(backends: Backends) -> APIRouter:
             },
         },
         tags=["orders"],
+        # Read by hand, not as a FastAPI parameter, so that a missing key is the documented
+        # 400 rather than a 422, while the OpenAPI still says the header is required.
+        openapi_extra={"parameters": [REQUIRED_IDEMPOTENCY_KEY]},
     )
-    def place_order(
-        body: CreateOrder, response: Response, idempotency_key: IdempotencyKey = None
-    ) -> Order:
-        if idempotency_key is None:
+    def place_order(body: CreateOrder, request: Request, response: Response) -> Order:
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if not idempotency_key:
             raise ProblemError(
                 400, "missing_idempotency_key", "POST /api/orders needs an Idempotency-Key header"
+            )
+        if len(idempotency_key) > MAX_KEY_LENGTH:
+            raise ProblemError(
+                400,
+                "invalid_idempotency_key",
+                f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
             )
         order = backends.orders.create_order(body, idempotency_key=idempotency_key)
         response.headers["Location"] = f"/api/orders/{order.order_id}"
@@ -256,18 +276,18 @@ def _api_router(backends: Backends) -> APIRouter:
         responses=_errors(404, 422),
         tags=["inventory"],
     )
-    def get_stock(sku: PathId) -> Stock:
+    def get_stock(sku: SkuPath) -> Stock:
         return backends.inventory.get_stock(sku)
 
     @router.put(
         "/stock/{sku}",
         response_model=Stock,
         summary="Set the available stock of one SKU (scope admin)",
-        responses=_errors(403, 422),
+        responses=_errors(400, 403, 422),
         dependencies=[Depends(require_admin)],
         tags=["inventory"],
     )
-    def set_stock(sku: PathId, body: SetStock) -> Stock:
+    def set_stock(sku: SkuPath, body: SetStock) -> Stock:
         return backends.inventory.set_stock(sku, body)
 
     @router.get(
@@ -284,7 +304,7 @@ def _api_router(backends: Backends) -> APIRouter:
         "/accounts/{account_id}",
         response_model=Account,
         summary="Set an account's balance (scope admin)",
-        responses=_errors(403, 422),
+        responses=_errors(400, 403, 422),
         dependencies=[Depends(require_admin)],
         tags=["payments"],
     )
@@ -321,7 +341,7 @@ def _token_router(issuer: TokenIssuer) -> APIRouter:
         "/auth/token",
         response_model=TokenResponse,
         summary="Issue a signed token (development only)",
-        responses=problems.responses(422),
+        responses=problems.responses(400, 422),
     )
     def issue_token(body: TokenRequest) -> TokenResponse:
         token = issuer.issue(body.client_id, body.normalised_scopes())

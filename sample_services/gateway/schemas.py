@@ -11,10 +11,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sample_services.common.numbers import JsonInt
+
 # Path ids must start with a letter or digit: a bare "." or ".." would otherwise be
 # normalised away by the URL joiner and reach another backend route.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 SCOPE_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+# Inventory's bound for a sku (ids elsewhere take 128 characters).
+MAX_SKU_LENGTH = 100
 
 
 class StrictRequest(BaseModel):
@@ -41,9 +45,9 @@ class TokenRequest(StrictRequest):
 # The same bounds as the backends' own models: the gateway refuses (422, documented here)
 # what a backend would refuse anyway, and never refuses what a backend accepts.
 class OrderItemIn(StrictRequest):
-    sku: str = Field(pattern=ID_PATTERN, min_length=1, max_length=100)
-    quantity: int = Field(gt=0, le=1_000_000)
-    unit_price_cents: int = Field(gt=0, le=100_000_000)
+    sku: str = Field(pattern=ID_PATTERN, min_length=1, max_length=MAX_SKU_LENGTH)
+    quantity: JsonInt = Field(gt=0, le=1_000_000)
+    unit_price_cents: JsonInt = Field(gt=0, le=100_000_000)
 
 
 class CreateOrder(StrictRequest):
@@ -59,11 +63,11 @@ class CreateOrder(StrictRequest):
 
 
 class SetStock(StrictRequest):
-    available: int = Field(ge=0, le=1_000_000_000)
+    available: JsonInt = Field(ge=0, le=1_000_000_000)
 
 
 class SetBalance(StrictRequest):
-    balance_cents: int = Field(ge=0, le=1_000_000_000_000)
+    balance_cents: JsonInt = Field(ge=0, le=1_000_000_000_000)
 
 
 # --- responses ------------------------------------------------------------------------

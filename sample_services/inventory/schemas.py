@@ -1,4 +1,4 @@
-"""Inventory request and response bodies. Requests are strict: "1" and true are not 1."""
+"""Inventory request and response bodies. Requests are strict: "1" and true are not 1 (1.0 is)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sample_services.common.numbers import JsonInt
 from sample_services.inventory.models import ReservationStatus
 
 # Identifiers are plain tokens: no NUL or control characters can reach PostgreSQL.
@@ -23,12 +24,12 @@ class StrictRequest(BaseModel):
 
 
 class StockLevel(StrictRequest):
-    available: int = Field(ge=0, le=MAX_AVAILABLE)
+    available: JsonInt = Field(ge=0, le=MAX_AVAILABLE)
 
 
 class ReservationLine(StrictRequest):
     sku: Sku
-    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    quantity: JsonInt = Field(gt=0, le=MAX_QUANTITY)
 
 
 class ReservationRequest(StrictRequest):

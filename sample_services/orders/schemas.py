@@ -1,4 +1,4 @@
-"""Orders request and response bodies. Requests are strict: "1" and true are not 1."""
+"""Orders request and response bodies. Requests are strict: "1" and true are not 1 (1.0 is)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sample_services.common.numbers import JsonInt
 from sample_services.orders.models import OrderStatus, StepStatus
 
 # Identifiers are plain tokens (same rule as inventory and payments), so whatever orders
@@ -25,9 +26,9 @@ class StrictRequest(BaseModel):
 
 class OrderLine(StrictRequest):
     sku: Sku
-    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    quantity: JsonInt = Field(gt=0, le=MAX_QUANTITY)
     # Positive: payments refuses a zero charge, so a free line would fail every saga.
-    unit_price_cents: int = Field(gt=0, le=MAX_UNIT_PRICE_CENTS)
+    unit_price_cents: JsonInt = Field(gt=0, le=MAX_UNIT_PRICE_CENTS)
 
 
 class OrderRequest(StrictRequest):

@@ -1,4 +1,4 @@
-"""Payments request and response bodies. Requests are strict: "1" and true are not 1."""
+"""Payments request and response bodies. Requests are strict: "1" and true are not 1 (1.0 is)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sample_services.common.numbers import JsonInt
 from sample_services.payments.models import PaymentStatus
 
 # Identifiers are plain tokens: no NUL or control characters can reach PostgreSQL.
@@ -20,13 +21,13 @@ class StrictRequest(BaseModel):
 
 
 class BalanceRequest(StrictRequest):
-    balance_cents: int = Field(ge=0, le=MAX_CENTS)
+    balance_cents: JsonInt = Field(ge=0, le=MAX_CENTS)
 
 
 class PaymentRequest(StrictRequest):
     order_id: Identifier
     account_id: Identifier
-    amount_cents: int = Field(gt=0, le=MAX_CENTS)
+    amount_cents: JsonInt = Field(gt=0, le=MAX_CENTS)
 
 
 class AccountOut(BaseModel):

@@ -118,7 +118,7 @@ def test_cancel_forwards_an_idempotency_key_when_given(fleet: Fleet) -> None:
     [
         {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": "2", "unit_price_cents": 1}]},
         {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": 0, "unit_price_cents": 1}]},
-        {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": 1.0, "unit_price_cents": 1}]},
+        {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": 1.5, "unit_price_cents": 1}]},
         {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": True, "unit_price_cents": 1}]},
         {"account_id": "acct-1", "items": []},
         {"account_id": "acct-1", "items": [{"sku": "S1", "quantity": 1, "unit_price_cents": 0}]},

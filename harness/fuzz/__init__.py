@@ -1,0 +1,78 @@
+"""Property-based fuzzing of a fleet: Schemathesis per service, Hypothesis models of the whole.
+
+Per service, from the manifest and nothing else: every operation of its OpenAPI is fuzzed
+against the running service (examples, coverage and fuzzing phases, then the stateful
+phase over the links Schemathesis infers), with a token from the service's own issuer
+when it declares a bearer scheme. A run is seeded (printed; derandomized in CI), every
+failure comes with a curl line and the command that replays it, and a baseline of known
+failures makes CI fail only on new ones.
+
+```python
+from harness.fuzz import FuzzSession, load_settings, resolve_seed
+
+session = FuzzSession(fleet, load_settings(root), seed=resolve_seed(None))
+session.open()
+run = session.run_all()          # run.new_findings, run.service_rates(), ...
+```
+
+Stateful models of the fleet subclass :class:`FleetStateMachine` and run with
+:func:`run_machine` (the pytest plugin's ``fuzzer.run_machine``); after every step they
+check the invariants registered in :mod:`harness.invariants`.
+"""
+
+from harness.fuzz.baseline import Baseline, BaselineEntry
+from harness.fuzz.errors import AuthError, BaselineError, FuzzError, FuzzFileError
+from harness.fuzz.findings import Finding, FuzzRun, TargetResult, describe_result
+from harness.fuzz.machine import (
+    FleetBinding,
+    FleetClient,
+    FleetStateMachine,
+    MachineFailed,
+    MachineReport,
+    NotSettled,
+    ServerError,
+    bind,
+    eventually,
+    run_machine,
+)
+from harness.fuzz.reports import ReportFiles, write_reports
+from harness.fuzz.runner import FuzzSession, fuzz_from_config, launch_for_fuzzing, prepare
+from harness.fuzz.seeds import Seed, resolve_seed
+from harness.fuzz.settings import DEFAULT_CHECKS, FuzzSettings, load_settings
+from harness.fuzz.targets import FuzzTarget, ServiceTarget
+
+__all__ = [
+    "DEFAULT_CHECKS",
+    "AuthError",
+    "Baseline",
+    "BaselineEntry",
+    "BaselineError",
+    "Finding",
+    "FleetBinding",
+    "FleetClient",
+    "FleetStateMachine",
+    "FuzzError",
+    "FuzzFileError",
+    "FuzzRun",
+    "FuzzSession",
+    "FuzzSettings",
+    "FuzzTarget",
+    "MachineFailed",
+    "MachineReport",
+    "NotSettled",
+    "ReportFiles",
+    "Seed",
+    "ServerError",
+    "ServiceTarget",
+    "TargetResult",
+    "bind",
+    "describe_result",
+    "eventually",
+    "fuzz_from_config",
+    "launch_for_fuzzing",
+    "load_settings",
+    "prepare",
+    "resolve_seed",
+    "run_machine",
+    "write_reports",
+]

@@ -1,0 +1,222 @@
+"""A fuzz session over a running fleet: open the services, plan the targets, run them.
+
+Used by both adapters: ``harness fuzz`` runs every target in turn; the pytest plugin makes
+one item per target and runs each in its test. Either way the results gather in one
+:class:`~harness.fuzz.findings.FuzzRun` for the reports.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from harness.config import HarnessConfig
+from harness.fleet.launch import launch_from_config
+from harness.fleet.lifecycle import Fleet
+from harness.fleet.manifest import load_manifest
+from harness.fuzz.baseline import Baseline
+from harness.fuzz.errors import FuzzError
+from harness.fuzz.findings import FuzzRun, TargetResult
+from harness.fuzz.fleetenv import with_env
+from harness.fuzz.reports import ReportFiles, write_reports
+from harness.fuzz.schemathesis_engine import ServiceFuzzer
+from harness.fuzz.seeds import Seed
+from harness.fuzz.settings import FuzzSettings, load_settings
+from harness.fuzz.targets import (
+    FuzzTarget,
+    RunningFleet,
+    ServiceTarget,
+    fuzzed_services,
+    open_service,
+    plan_targets,
+)
+from harness.invariants import load_invariants
+
+
+def launch_for_fuzzing(
+    config: HarnessConfig, settings: FuzzSettings, services: Collection[str] | None = None
+) -> Fleet:
+    """Start the fleet (or ``services`` and what they need) with fuzz.yaml's overrides."""
+    manifest = with_env(load_manifest(config.manifest), settings.env_overrides())
+    return launch_from_config(
+        config, manifest=manifest, services=services or None, proxied=settings.spec.proxied
+    )
+
+
+def replay_command(
+    seed: Seed,
+    *,
+    services: Iterable[str] = (),
+    operations: Iterable[str] = (),
+    max_examples: int | None = None,
+) -> str:
+    parts = ["harness", "fuzz", "--seed", str(seed.value)]
+    for service in services:
+        parts += ["--service", service]
+    for operation in operations:
+        parts += ["--operation", operation]
+    if max_examples is not None:
+        parts += ["--max-examples", str(max_examples)]
+    return shlex.join(parts)
+
+
+class FuzzSession:
+    """Targets of a running fleet and the results of running them.
+
+    :meth:`open` fetches every service's OpenAPI (and tokens) and plans the targets;
+    :meth:`run` runs one, classifies its findings against the baseline and records it.
+    """
+
+    def __init__(
+        self,
+        fleet: RunningFleet,
+        settings: FuzzSettings,
+        *,
+        seed: Seed,
+        max_examples: int | None = None,
+        baseline: Baseline | None = None,
+        services: Collection[str] | None = None,
+        operations: Collection[str] | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.settings = settings
+        self.seed = seed
+        self.max_examples = max_examples or settings.spec.max_examples
+        self.baseline = baseline if baseline is not None else Baseline.load(settings.baseline)
+        self.only_services = list(services or [])
+        self.only_operations = list(operations or [])
+        self.services: dict[str, ServiceTarget] = {}
+        self.targets: list[FuzzTarget] = []
+        self._fuzzers: dict[str, ServiceFuzzer] = {}
+        self._http = httpx.Client(timeout=settings.spec.request_timeout, trust_env=False)
+        self.run_record = FuzzRun(
+            seed=seed,
+            max_examples=self.max_examples,
+            baseline=str(self.baseline.path) if self.baseline.path else None,
+        )
+
+    def open(self) -> list[FuzzTarget]:
+        names = fuzzed_services(self.fleet.manifest, self.settings, self.only_services)
+        self.services = {
+            name: open_service(self.fleet, name, self.settings, self._http) for name in names
+        }
+        targets = plan_targets(self.services.values(), self.settings)
+        if self.only_operations:
+            targets = [t for t in targets if t.operation in self.only_operations]
+            if not targets:
+                wanted = ", ".join(self.only_operations)
+                raise FuzzError(f"no operation matches {wanted}")
+        self.targets = targets
+        self.run_record.replay = replay_command(
+            self.seed,
+            services=self.only_services,
+            operations=self.only_operations,
+            max_examples=self.max_examples,
+        )
+        return targets
+
+    def replay_for(self, target: FuzzTarget) -> str:
+        operations = [] if target.stateful else [target.operation]
+        return replay_command(
+            self.seed,
+            services=[target.service],
+            operations=operations,
+            max_examples=self.max_examples,
+        )
+
+    def run(self, target: FuzzTarget) -> TargetResult:
+        fuzzer = self._fuzzers.get(target.service)
+        if fuzzer is None:
+            fuzzer = ServiceFuzzer(
+                self.services[target.service],
+                self.settings,
+                seed=self.seed,
+                max_examples=self.max_examples,
+            )
+            self._fuzzers[target.service] = fuzzer
+        result = fuzzer.run(target)
+        result.findings = self.baseline.classify(result.findings)
+        self.run_record.results.append(result)
+        self.run_record.seconds += result.seconds
+        return result
+
+    def run_all(self, progress: Callable[[TargetResult], None] | None = None) -> FuzzRun:
+        began = time.perf_counter()
+        for target in self.targets:
+            result = self.run(target)
+            if progress is not None:
+                progress(result)
+        self.run_record.seconds = time.perf_counter() - began
+        return self.run_record
+
+    def update_baseline(self, path: Path | None = None) -> Path:
+        """Rewrite the baseline with every failure of this run (reasons kept)."""
+        findings = [f for r in self.run_record.results for f in r.findings]
+        return self.baseline.updated(findings).save(path)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@dataclass(frozen=True)
+class FuzzOutcome:
+    run: FuzzRun
+    reports: ReportFiles
+    baseline_written: Path | None = None
+
+
+def prepare(
+    config: HarnessConfig,
+    *,
+    settings_file: Path | None = None,
+    baseline: Path | None = None,
+) -> tuple[FuzzSettings, Baseline]:
+    """Read and check every input before anything starts (bad input: nothing runs)."""
+    manifest = load_manifest(config.manifest)
+    settings = load_settings(config.root, path=settings_file, services=list(manifest.services))
+    for module in settings.spec.invariants:
+        load_invariants(module, root=config.root)
+    return settings, Baseline.load(baseline or settings.baseline)
+
+
+def fuzz_from_config(
+    config: HarnessConfig,
+    settings: FuzzSettings,
+    baseline: Baseline,
+    *,
+    seed: Seed,
+    services: Collection[str] = (),
+    operations: Collection[str] = (),
+    max_examples: int | None = None,
+    report_dir: Path | None = None,
+    update_baseline: bool = False,
+    on_plan: Callable[[FuzzSession], None] | None = None,
+    on_result: Callable[[TargetResult], None] | None = None,
+) -> FuzzOutcome:
+    """``harness fuzz``: start the fleet, fuzz every target, write the reports, stop."""
+    fleet = launch_for_fuzzing(config, settings, services)
+    session = FuzzSession(
+        fleet,
+        settings,
+        seed=seed,
+        max_examples=max_examples,
+        baseline=baseline,
+        services=services,
+        operations=operations,
+    )
+    try:
+        session.open()
+        if on_plan is not None:
+            on_plan(session)
+        run = session.run_all(on_result)
+        written = session.update_baseline() if update_baseline else None
+    finally:
+        session.close()
+        fleet.close()
+    files = write_reports(run, report_dir or config.report_dir / "fuzz")
+    return FuzzOutcome(run, files, written)

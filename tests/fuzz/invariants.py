@@ -1,0 +1,91 @@
+"""The sample fleet's business rules (fleet.md, "Invariants"), as named harness invariants.
+
+Checked through the services' public read APIs over the ids the driver made known
+(``skus``, ``accounts``, ``orders``): after every step of the fleet state machine, and by
+name as chaos probes (``{invariant: money_conserved}``). They hold at every instant, also
+while sagas run: a rule that needs a saga at its end skips orders still on their way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.invariants import InvariantContext, invariant, violated
+
+SETTLED = {"CONFIRMED", "COMPENSATED", "CANCELLED"}
+
+
+def _orders(ctx: InvariantContext) -> dict[str, dict[str, Any]]:
+    return {
+        order_id: ctx.get_json("orders", f"/orders/{order_id}") for order_id in ctx.known("orders")
+    }
+
+
+def _payments(ctx: InvariantContext, order_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = ctx.get_json("payments", "/payments", order_id=order_id)
+    return found
+
+
+@invariant("stock_conserved")
+def stock_conserved(ctx: InvariantContext) -> None:
+    """available + reserved + sold == received (initial + restocked); nothing negative."""
+    for sku in ctx.known("skus"):
+        stock = ctx.get_json("inventory", f"/stock/{sku}")
+        counts = {k: stock[k] for k in ("available", "reserved", "sold", "received")}
+        negative = [k for k, v in counts.items() if v < 0]
+        if negative:
+            violated(f"{sku}: negative {', '.join(negative)}: {counts}")
+        if counts["available"] + counts["reserved"] + counts["sold"] != counts["received"]:
+            violated(f"{sku}: available + reserved + sold != received: {counts}")
+
+
+@invariant("money_conserved")
+def money_conserved(ctx: InvariantContext) -> None:
+    """Per account: balance + captured - refunded == credited, and once its orders have
+    settled, the customer paid exactly for the orders confirmed (never twice for one)."""
+    orders = _orders(ctx)
+    captured: dict[str, int] = {}
+    for order_id in orders:
+        for payment in _payments(ctx, order_id):
+            if payment["status"] == "CAPTURED":
+                account = payment["account_id"]
+                captured[account] = captured.get(account, 0) + payment["amount_cents"]
+    for account_id in ctx.known("accounts"):
+        account = ctx.get_json("payments", f"/accounts/{account_id}")
+        balance, credited = account["balance_cents"], account["credited_cents"]
+        net = captured.get(account_id, 0)
+        if balance < 0:
+            violated(f"{account_id}: negative balance {balance}")
+        if balance + net != credited:
+            violated(f"{account_id}: balance {balance} + captured {net} != credited {credited}")
+        mine = [o for o in orders.values() if o["account_id"] == account_id]
+        if all(o["status"] in SETTLED for o in mine):
+            confirmed = sum(o["amount_cents"] for o in mine if o["status"] == "CONFIRMED")
+            if net != confirmed:
+                violated(f"{account_id}: charged {net} for confirmed orders worth {confirmed}")
+
+
+@invariant("sagas_consistent")
+def sagas_consistent(ctx: InvariantContext) -> None:
+    """CONFIRMED => reservation committed and one payment of the amount captured;
+    COMPENSATED or CANCELLED => no reservation holds stock and nothing stays charged."""
+    for order_id, order in _orders(ctx).items():
+        status = order["status"]
+        if status not in SETTLED:
+            continue
+        response = ctx.get("inventory", f"/reservations/{order_id}")
+        reservation = response.json()["status"] if response.status_code == 200 else None
+        charges = [p for p in _payments(ctx, order_id) if p["status"] == "CAPTURED"]
+        amounts = [p["amount_cents"] for p in charges]
+        if status == "CONFIRMED":
+            if reservation != "COMMITTED":
+                violated(f"order {order_id} CONFIRMED, reservation {reservation}")
+            if amounts != [order["amount_cents"]]:
+                violated(
+                    f"order {order_id} CONFIRMED for {order['amount_cents']}, captured {amounts}"
+                )
+        else:
+            if reservation in ("HELD", "COMMITTED"):
+                violated(f"order {order_id} {status}, reservation still {reservation}")
+            if amounts:
+                violated(f"order {order_id} {status}, still captured {amounts}")
