@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from fastapi import Request
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sample_services.common.db import Database
 from sample_services.common.problems import ProblemError
+
+MAX_KEY_LENGTH = 255
+HEADER = "Idempotency-Key"
 
 
 class IdempotencyRecordMixin:
@@ -33,6 +37,34 @@ class IdempotencyRecordMixin:
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
+
+
+def key_parameter(description: str) -> dict[str, Any]:
+    """The OpenAPI entry of a required Idempotency-Key header that the route reads by hand
+    (`required_key`), so that a missing key is the documented 400 rather than a 422."""
+    return {
+        "name": HEADER,
+        "in": "header",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    }
+
+
+def required_key(request: Request, route: str) -> str:
+    """The request's Idempotency-Key; a missing or overlong one is a 400 naming `route`."""
+    key = request.headers.get(HEADER)
+    if not key:
+        raise ProblemError(
+            400, "missing_idempotency_key", f"{route} needs an Idempotency-Key header"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise ProblemError(
+            400,
+            "invalid_idempotency_key",
+            f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
+        )
+    return key
 
 
 def fingerprint(payload: Any) -> str:

@@ -44,3 +44,10 @@ class ServiceSettings(OutboundSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / f'{service}.db'}"
+
+
+class BrokerSettings(ServiceSettings):
+    """What a service with a broker connection (the relay, shipping) reads as well."""
+
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    broker_timeout: float = Field(default=2.0, gt=0)

@@ -27,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sample_services.common import problems
 from sample_services.common.app import Lifecycle, create_service_app, mount_test_hooks
+from sample_services.common.idempotency import MAX_KEY_LENGTH, key_parameter, required_key
 from sample_services.common.metrics import ServiceMetrics
 from sample_services.common.outbound import DownstreamError, ResilientClient
 from sample_services.common.problems import ProblemError
@@ -66,7 +67,6 @@ PathId = Annotated[str, Path(pattern=ID_PATTERN, max_length=128)]
 # Inventory's bound: a longer sku would pass here and be refused there (422), so the
 # gateway's OpenAPI would promise what the route cannot keep.
 SkuPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=MAX_SKU_LENGTH)]
-MAX_KEY_LENGTH = 255
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -76,13 +76,9 @@ IdempotencyKey = Annotated[
         description="Makes the request safe to repeat: a replay returns the first response.",
     ),
 ]
-REQUIRED_IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "description": "Makes the request safe to repeat: a replay returns the first response.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-}
+REQUIRED_IDEMPOTENCY_KEY = key_parameter(
+    "Makes the request safe to repeat: a replay returns the first response."
+)
 
 _STRING: dict[str, Any] = {"schema": {"type": "string"}}
 _HEADERS: dict[int, dict[str, Any]] = {
@@ -204,17 +200,7 @@ def _api_router(backends: Backends) -> APIRouter:
         openapi_extra={"parameters": [REQUIRED_IDEMPOTENCY_KEY]},
     )
     def place_order(body: CreateOrder, request: Request, response: Response) -> Order:
-        idempotency_key = request.headers.get("Idempotency-Key")
-        if not idempotency_key:
-            raise ProblemError(
-                400, "missing_idempotency_key", "POST /api/orders needs an Idempotency-Key header"
-            )
-        if len(idempotency_key) > MAX_KEY_LENGTH:
-            raise ProblemError(
-                400,
-                "invalid_idempotency_key",
-                f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
-            )
+        idempotency_key = required_key(request, "POST /api/orders")
         order = backends.orders.create_order(body, idempotency_key=idempotency_key)
         response.headers["Location"] = f"/api/orders/{order.order_id}"
         return order

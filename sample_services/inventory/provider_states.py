@@ -6,14 +6,14 @@ Each state name is a template; its values come in `params`, e.g.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from sample_services.common.db import Database
-from sample_services.common.problems import ProblemError
+from sample_services.common.provider_params import identifier, integer
 from sample_services.inventory import ledger, reservations
 from sample_services.inventory.models import Reservation, Stock, StockMovement
 from sample_services.inventory.schemas import ID_PATTERN, ReservationLine
@@ -23,25 +23,7 @@ StateHandler = Callable[[dict[str, Any]], None]
 DEFAULT_SKU = "SKU-1"
 
 
-def _text(params: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str) or len(value) > 100 or not re.fullmatch(ID_PATTERN, value):
-        raise ProblemError(400, "bad_state_params", f"param {name!r} must be an identifier")
-    return value
-
-
-def _count(
-    params: dict[str, Any], name: str, default: int | None = None, *, minimum: int = 0
-) -> int:
-    # Pact sends params as JSON, and some consumers write numbers as strings.
-    value = params.get(name, default)
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > 10**12:
-        raise ProblemError(
-            400, "bad_state_params", f"param {name!r} must be an integer in [{minimum}, 10**12]"
-        )
-    return value
+_text = partial(identifier, pattern=ID_PATTERN, max_length=100)
 
 
 def _forget_reservation(db: Database, order_id: str) -> None:
@@ -54,7 +36,7 @@ def _forget_reservation(db: Database, order_id: str) -> None:
 def _hold(db: Database, params: dict[str, Any]) -> str:
     order_id = _text(params, "order_id")
     sku = _text(params, "sku", DEFAULT_SKU)
-    quantity = _count(params, "quantity", 1, minimum=1)
+    quantity = integer(params, "quantity", 1, minimum=1)
     _forget_reservation(db, order_id)
     current = ledger.get_stock(db, sku).available if _has_stock(db, sku) else 0
     if current < quantity:
@@ -70,7 +52,7 @@ def _has_stock(db: Database, sku: str) -> bool:
 
 def states(db: Database) -> dict[str, StateHandler]:
     def sku_has(params: dict[str, Any]) -> None:
-        ledger.set_available(db, _text(params, "sku"), _count(params, "available"))
+        ledger.set_available(db, _text(params, "sku"), integer(params, "available"))
 
     def no_stock(params: dict[str, Any]) -> None:
         sku = _text(params, "sku")

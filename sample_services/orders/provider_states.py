@@ -9,14 +9,15 @@ order is also parked so the background worker leaves it PENDING for the test, un
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete
 
 from sample_services.common.db import Database
 from sample_services.common.problems import ProblemError
+from sample_services.common.provider_params import identifier
 from sample_services.orders.models import (
     COMPENSATION_STEPS,
     FORWARD_STEPS,
@@ -38,11 +39,7 @@ DEFAULT_ACCOUNT = "ACC-1"
 DEFAULT_ITEMS: list[dict[str, Any]] = [{"sku": "SKU-1", "quantity": 1, "unit_price_cents": 500}]
 
 
-def _text(params: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str) or len(value) > 128 or not re.fullmatch(ID_PATTERN, value):
-        raise ProblemError(400, "bad_state_params", f"param {name!r} must be an identifier")
-    return value
+_text = partial(identifier, pattern=ID_PATTERN, max_length=128)
 
 
 def _count(params: dict[str, Any], name: str, default: int) -> int:

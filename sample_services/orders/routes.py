@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sample_services.common import context, problems, tracing
 from sample_services.common.db import Database
-from sample_services.common.idempotency import IdempotencyStore
+from sample_services.common.idempotency import IdempotencyStore, key_parameter, required_key
 from sample_services.common.problems import ProblemError
 from sample_services.orders.models import (
     FORWARD_STEPS,
@@ -33,14 +33,9 @@ from sample_services.orders.schemas import (
 from sample_services.orders.worker import SagaWorker
 
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
-MAX_KEY_LENGTH = 255
-IDEMPOTENCY_KEY_PARAMETER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "description": "The same key and body replay the first response; one order per key",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-}
+IDEMPOTENCY_KEY_PARAMETER = key_parameter(
+    "The same key and body replay the first response; one order per key"
+)
 
 
 def order_view(order: Order) -> OrderOut:
@@ -85,17 +80,7 @@ def build_router(db: Database, saga: Saga, worker: SagaWorker) -> APIRouter:
         openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
     )
     def create_order(body: OrderRequest, request: Request) -> JSONResponse:
-        idempotency_key = request.headers.get("Idempotency-Key")
-        if not idempotency_key:
-            raise ProblemError(
-                400, "missing_idempotency_key", "POST /orders needs an Idempotency-Key header"
-            )
-        if len(idempotency_key) > MAX_KEY_LENGTH:
-            raise ProblemError(
-                400,
-                "invalid_idempotency_key",
-                f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
-            )
+        idempotency_key = required_key(request, "POST /orders")
         carrier: dict[str, str] = {}
         tracing.inject(carrier)
 

@@ -12,8 +12,8 @@ are refunded before they are removed, so money stays conserved across states.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sample_services.common.db import Database
 from sample_services.common.idempotency import fingerprint
 from sample_services.common.problems import ProblemError
+from sample_services.common.provider_params import identifier, integer
 from sample_services.payments import accounts, charges
 from sample_services.payments.models import Account, IdempotencyRecord, Payment
 from sample_services.payments.schemas import ID_PATTERN, PaymentRequest
@@ -31,25 +32,7 @@ DEFAULT_ACCOUNT = "acct-1"
 DEFAULT_AMOUNT_CENTS = 1000
 
 
-def _text(params: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str) or len(value) > 100 or not re.fullmatch(ID_PATTERN, value):
-        raise ProblemError(400, "bad_state_params", f"param {name!r} must be an identifier")
-    return value
-
-
-def _cents(
-    params: dict[str, Any], name: str, default: int | None = None, *, minimum: int = 0
-) -> int:
-    # Pact sends params as JSON, and some consumers write numbers as strings.
-    value = params.get(name, default)
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or value > 10**12:
-        raise ProblemError(
-            400, "bad_state_params", f"param {name!r} must be an integer in [{minimum}, 10**12]"
-        )
-    return value
+_text = partial(identifier, pattern=ID_PATTERN, max_length=100)
 
 
 def _forget_keys(db: Database) -> None:
@@ -71,7 +54,7 @@ def _captured(db: Database, params: dict[str, Any]) -> str:
     request = PaymentRequest(
         order_id=_text(params, "order_id"),
         account_id=_text(params, "account_id", DEFAULT_ACCOUNT),
-        amount_cents=_cents(params, "amount_cents", DEFAULT_AMOUNT_CENTS, minimum=1),
+        amount_cents=integer(params, "amount_cents", DEFAULT_AMOUNT_CENTS, minimum=1),
     )
     _forget_keys(db)
     _remove_payments(db, Payment.payment_id == payment_id)
@@ -101,7 +84,7 @@ def _captured(db: Database, params: dict[str, Any]) -> str:
 def states(db: Database) -> dict[str, StateHandler]:
     def account_has(params: dict[str, Any]) -> None:
         _forget_keys(db)
-        accounts.set_balance(db, _text(params, "account_id"), _cents(params, "balance_cents"))
+        accounts.set_balance(db, _text(params, "account_id"), integer(params, "balance_cents"))
 
     def no_account(params: dict[str, Any]) -> None:
         account_id = _text(params, "account_id")

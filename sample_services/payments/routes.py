@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 
 from sample_services.common import problems
 from sample_services.common.db import Database
-from sample_services.common.idempotency import IdempotencyStore
-from sample_services.common.problems import ProblemError
+from sample_services.common.idempotency import IdempotencyStore, key_parameter, required_key
 from sample_services.payments import accounts, charges
 from sample_services.payments.models import IdempotencyRecord
 from sample_services.payments.schemas import (
@@ -21,14 +20,9 @@ from sample_services.payments.schemas import (
     PaymentRequest,
 )
 
-MAX_KEY_LENGTH = 255
-IDEMPOTENCY_KEY_PARAMETER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "description": "The same key and body replay the first response; one charge per key",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-}
+IDEMPOTENCY_KEY_PARAMETER = key_parameter(
+    "The same key and body replay the first response; one charge per key"
+)
 
 IdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
 
@@ -66,17 +60,7 @@ def build_router(db: Database) -> APIRouter:
         openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
     )
     def create_payment(body: PaymentRequest, request: Request) -> JSONResponse:
-        key = request.headers.get("Idempotency-Key")
-        if not key:
-            raise ProblemError(
-                400, "missing_idempotency_key", "POST /payments needs an Idempotency-Key header"
-            )
-        if len(key) > MAX_KEY_LENGTH:
-            raise ProblemError(
-                400,
-                "invalid_idempotency_key",
-                f"an Idempotency-Key has at most {MAX_KEY_LENGTH} characters",
-            )
+        key = required_key(request, "POST /payments")
         outcome = charges.charge(store, key, body)
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)

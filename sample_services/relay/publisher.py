@@ -16,7 +16,7 @@ import threading
 from datetime import UTC, datetime
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from sample_services.common.app import detach_context
@@ -107,15 +107,7 @@ class OutboxRelay:
         # concurrently; SKIP LOCKED lets the second one take the next rows instead of
         # waiting for the first.
         with self.db.session() as session:
-            rows = list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self.settings.relay_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            rows = list(session.scalars(self._next_batch().with_for_update(skip_locked=True)))
             if not rows:
                 return 0
             self._send(rows)
@@ -128,20 +120,22 @@ class OutboxRelay:
         # send, then mark in separate transactions. (Two relays on one SQLite file could
         # send a row twice; consumers deduplicate by event_id.)
         with self.db.session() as session:
-            rows = list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self.settings.relay_batch_size)
-                )
-            )
+            rows = list(session.scalars(self._next_batch()))
         if not rows:
             return 0
         self._send(rows)
         with self.db.session() as session:
             self.mark(session, [row.id for row in rows])
         return len(rows)
+
+    def _next_batch(self) -> Select[OutboxMessage]:
+        """The oldest unpublished rows, at most a batch of them."""
+        return (
+            select(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(self.settings.relay_batch_size)
+        )
 
     def _send(self, rows: list[OutboxMessage]) -> None:
         self.broker.publish(self.stream, [row.stream_fields() for row in rows])

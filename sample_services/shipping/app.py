@@ -7,16 +7,8 @@ from collections.abc import Mapping
 import httpx
 from fastapi import FastAPI
 
-from sample_services.common.app import (
-    Lifecycle,
-    create_service_app,
-    handle_database_outages,
-    mount_test_hooks,
-)
-from sample_services.common.broker import Streams
+from sample_services.common.assembly import create_broker_loop_app, serve_tables
 from sample_services.common.db import Database
-from sample_services.common.metrics import ServiceMetrics
-from sample_services.common.tracing import make_tracer
 from sample_services.shipping import provider_states
 from sample_services.shipping.consumer import EventConsumer
 from sample_services.shipping.models import Base
@@ -35,24 +27,7 @@ def create_app(
     del http
     settings = settings or ShippingSettings()
     db = Database(settings.resolved_database_url(SERVICE), Base)
-    broker = Streams(settings.broker_url, timeout=settings.broker_timeout)
-    metrics = ServiceMetrics(SERVICE)
-    consumer = EventConsumer(db, broker, settings, metrics)
-    app = create_service_app(
-        SERVICE,
-        settings,
-        readiness={"database": db.ping, "broker": broker.ping},
-        metrics=metrics,
-        tracer=make_tracer(SERVICE),
-        # Run in reverse: the consumer stops before its connections close.
-        lifecycle=Lifecycle(
-            on_start=[db.create_schema, consumer.start],
-            on_stop=[db.dispose, broker.close, consumer.stop],
-        ),
-    )
-    app.state.db = db
+    app, consumer = create_broker_loop_app(SERVICE, settings, db, EventConsumer, create_schema=True)
     app.state.consumer = consumer
-    handle_database_outages(app)
-    app.include_router(build_router(db))
-    mount_test_hooks(app, settings, reset=db.truncate, states=provider_states.states(db))
+    serve_tables(app, settings, db, router=build_router, states=provider_states.states)
     return app

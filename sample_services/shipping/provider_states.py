@@ -6,7 +6,6 @@ Each state name is a template; its values come in `params`, e.g.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import delete
 
 from sample_services.common.db import Database
 from sample_services.common.problems import ProblemError
+from sample_services.common.provider_params import identifier
 from sample_services.shipping.models import Shipment, ShipmentStatus
 from sample_services.shipping.routes import ID_PATTERN
 
@@ -22,10 +22,7 @@ StateHandler = Callable[[dict[str, Any]], None]
 
 
 def _order_id(params: dict[str, Any]) -> str:
-    value = params.get("order_id")
-    if not isinstance(value, str) or len(value) > 128 or not re.fullmatch(ID_PATTERN, value):
-        raise ProblemError(400, "bad_state_params", "param 'order_id' must be an identifier")
-    return value
+    return identifier(params, "order_id", pattern=ID_PATTERN, max_length=128)
 
 
 def _forget(db: Database, order_id: str) -> None:

@@ -7,12 +7,10 @@ import socket
 
 from pydantic import Field
 
-from sample_services.common.settings import ServiceSettings
+from sample_services.common.settings import BrokerSettings
 
 
-class ShippingSettings(ServiceSettings):
-    broker_url: str = "redis://127.0.0.1:6379/0"
-    broker_timeout: float = Field(default=2.0, gt=0)
+class ShippingSettings(BrokerSettings):
     # Unique per process by default, so a restarted process is a new consumer and its
     # predecessor's unacknowledged entries are claimed (XAUTOCLAIM), never silently kept.
     shipping_consumer_name: str = ""

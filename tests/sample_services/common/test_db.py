@@ -11,6 +11,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sample_services.common.db import Database, is_sqlite, make_engine, normalise_url
+from tests.sample_services.conftest import database_with_schema
 
 
 class Base(DeclarativeBase):
@@ -26,10 +27,7 @@ class Counter(Base):
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url, Base)
-    database.create_schema()
-    yield database
-    database.dispose()
+    yield from database_with_schema(database_url, Base)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from sample_services.common.idempotency import (
     fingerprint,
 )
 from sample_services.common.problems import ProblemError
+from tests.sample_services.conftest import database_with_schema
 
 
 class Base(DeclarativeBase):
@@ -41,19 +42,13 @@ class Effect(Base):
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """Both databases: for the behaviour that depends on the engine (locks, races)."""
-    database = Database(database_url, Base)
-    database.create_schema()
-    yield database
-    database.dispose()
+    yield from database_with_schema(database_url, Base)
 
 
 @pytest.fixture
 def lite(tmp_path: Path) -> Iterator[Database]:
     """SQLite only: for the bookkeeping rules, which no engine changes (keeps the suite fast)."""
-    database = Database(f"sqlite:///{tmp_path / 'idem.db'}", Base)
-    database.create_schema()
-    yield database
-    database.dispose()
+    yield from database_with_schema(f"sqlite:///{tmp_path / 'idem.db'}", Base)
 
 
 @pytest.fixture

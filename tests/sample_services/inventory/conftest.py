@@ -2,68 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from threading import Barrier
-from typing import TypeVar
+from tests.sample_services.conftest import INVENTORY
 
-import pytest
-from fastapi import FastAPI
-from starlette.testclient import TestClient
-
-from sample_services.inventory.app import create_app
-from sample_services.inventory.settings import InventorySettings
-
-T = TypeVar("T")
-
-
-@pytest.fixture
-def inventory_app(database_url: str) -> FastAPI:
-    return create_app(InventorySettings(database_url=database_url))
-
-
-@pytest.fixture
-def inventory(inventory_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(inventory_app) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def _hooked_inventory_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    path = tmp_path_factory.mktemp("inventory") / "inventory.db"
-    settings = InventorySettings(database_url=f"sqlite:///{path}", enable_test_hooks=True)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def hooked_inventory(_hooked_inventory_client: TestClient) -> TestClient:
-    """SQLite only, one app per module, emptied before each test: what it checks (routing,
-    validation, hooks) does not depend on the database."""
-    assert _hooked_inventory_client.post("/_test/reset").status_code == 200
-    return _hooked_inventory_client
-
-
-@pytest.fixture
-def unhooked_inventory(tmp_path: Path) -> Iterator[TestClient]:
-    settings = InventorySettings(database_url=f"sqlite:///{tmp_path / 'inventory.db'}")
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def race() -> Callable[[int, Callable[[int], T]], list[T]]:
-    """Run `work(i)` in n threads released at the same instant; return results in order."""
-
-    def run(n: int, work: Callable[[int], T]) -> list[T]:
-        start = Barrier(n)
-
-        def contender(i: int) -> T:
-            start.wait(timeout=10)
-            return work(i)
-
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(contender, range(n)))
-
-    return run
+(
+    _service_app,
+    _hooked_service_client,
+    inventory_app,
+    inventory,
+    hooked_inventory,
+    unhooked_inventory,
+) = INVENTORY.fixtures()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from tests.sample_services.conftest import Race
 from tests.sample_services.inventory.audit import assert_conserved
-
-Race = Callable[[int, Callable[[int], Any]], list[Any]]
 
 CONTENDERS = 8
 

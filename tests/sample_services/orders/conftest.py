@@ -20,14 +20,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from sample_services.inventory.app import create_app as create_inventory
-from sample_services.inventory.settings import InventorySettings
 from sample_services.orders.app import create_app
 from sample_services.orders.models import OutboxMessage
 from sample_services.orders.saga import Saga
 from sample_services.orders.settings import OrdersSettings
-from sample_services.payments.app import create_app as create_payments
-from sample_services.payments.settings import PaymentsSettings
+from tests.sample_services.conftest import INVENTORY, PAYMENTS
 
 # For tests whose subject does not depend on the dialect: PostgreSQL adds nothing but time.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -104,15 +101,13 @@ def fast_settings(database_url: str, **overrides: Any) -> OrdersSettings:
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> Iterator[TestClient]:
-    settings = InventorySettings(database_url=f"sqlite:///{tmp_path / 'inventory.db'}")
-    with TestClient(create_inventory(settings)) as client:
+    with TestClient(INVENTORY.sqlite_app(tmp_path)) as client:
         yield client
 
 
 @pytest.fixture
 def payments(tmp_path: Path) -> Iterator[TestClient]:
-    settings = PaymentsSettings(database_url=f"sqlite:///{tmp_path / 'payments.db'}")
-    with TestClient(create_payments(settings)) as client:
+    with TestClient(PAYMENTS.sqlite_app(tmp_path)) as client:
         yield client
 
 

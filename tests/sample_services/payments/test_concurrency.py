@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from tests.sample_services.conftest import Race
 from tests.sample_services.payments.audit import assert_money_conserved
-
-Race = Callable[[int, Callable[[int], Any]], list[Any]]
 
 CONTENDERS = 8
 

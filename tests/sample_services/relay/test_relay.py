@@ -24,17 +24,14 @@ from sample_services.relay.settings import RelaySettings
 from sample_services.shipping.consumer import EventConsumer
 from sample_services.shipping.models import Base as ShippingBase
 from sample_services.shipping.models import InboxEntry, Shipment
-from tests.sample_services.conftest import eventually
+from tests.sample_services.conftest import database_with_schema, eventually
 from tests.sample_services.orders.conftest import closed_port, sqlite_only
 from tests.sample_services.shipping.conftest import confirmed, pending, shipping_settings
 
 
 @pytest.fixture
 def orders_db(database_url: str) -> Iterator[Database]:
-    db = Database(database_url, Base)
-    db.create_schema()
-    yield db
-    db.dispose()
+    yield from database_with_schema(database_url, Base)
 
 
 def _settings(database_url: str, broker_url: str, **overrides: Any) -> RelaySettings:
