@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -66,6 +67,7 @@ KeepLogsOption = Annotated[
     bool | None,
     typer.Option("--keep-logs/--no-keep-logs", help="Copy logs to <report_dir>/logs at the end."),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def _fail(code: int, message: str) -> NoReturn:
@@ -100,6 +102,13 @@ def _exit_codes() -> Iterator[None]:
         _fail(EXIT_BAD_INPUT, str(exc))
     except HarnessError as exc:
         _fail(EXIT_FAILED, str(exc))
+
+
+def _run(command: Callable[[], int]) -> NoReturn:
+    """Run a capability's command (it prints its own results) and exit with its exit code."""
+    with _exit_codes():
+        code = command()
+    raise typer.Exit(code)
 
 
 def _service_table(fleet: Fleet) -> Table:
@@ -280,9 +289,8 @@ def load(
     from harness.load.command import LoadOptions, run_load
 
     options = LoadOptions(profile, baseline, report_dir, base_url, workers, progress)
-    with _exit_codes():
-        code = run_load(options, config=lambda: _config(manifest, provider, None), out=out, err=err)
-    raise typer.Exit(code)
+    config = partial(_config, manifest, provider, None)  # read only if the run needs it
+    _run(lambda: run_load(options, config=config, out=out, err=err))
 
 
 # --- fuzz (harness.fuzz.command does the work) ---------------------------------------------
@@ -317,7 +325,7 @@ def fuzz(
     ] = False,
     manifest: ManifestOption = None,
     provider: ProviderOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fuzz every service's OpenAPI (Schemathesis): exit 0 clean, 1 new failures, 2 bad input."""
     from harness.fuzz.command import FuzzOptions, run_fuzz
@@ -333,9 +341,8 @@ def fuzz(
         update_baseline=update_baseline,
         as_json=as_json,
     )
-    with _exit_codes():
-        code = run_fuzz(options, config=lambda: _config(manifest, provider, None), out=out, err=err)
-    raise typer.Exit(code)
+    config = partial(_config, manifest, provider, None)  # read only if the run needs it
+    _run(lambda: run_fuzz(options, config=config, out=out, err=err))
 
 
 # --- contracts (harness.contracts.command does the work) -----------------------------------
@@ -345,13 +352,14 @@ contracts_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(contracts_app, name="contracts")
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def _contracts_io() -> Any:
+def _contracts(manifest: Path | None, command: Callable[[HarnessConfig, Any], int]) -> NoReturn:
+    """Run a harness.contracts.command function with the configuration and our consoles."""
     from harness.contracts.command import Consoles
 
-    return Consoles(out, err)
+    config = _config(manifest, None, None)
+    _run(lambda: command(config, Consoles(out, err)))
 
 
 @contracts_app.command("verify")
@@ -365,10 +373,10 @@ def contracts_verify(
     """Start each provider named in a pact and verify every pact naming it (exit 0/1)."""
     from harness.contracts import command
 
-    config = _config(manifest, None, None)
-    with _exit_codes():
-        code = command.verify(config, _contracts_io(), providers=provider or (), as_json=as_json)
-    raise typer.Exit(code)
+    _contracts(
+        manifest,
+        lambda config, io: command.verify(config, io, providers=provider or (), as_json=as_json),
+    )
 
 
 @contracts_app.command("openapi-check")
@@ -384,12 +392,12 @@ def contracts_openapi_check(
     """Pacts vs each provider's OpenAPI; each OpenAPI vs its baseline (breaking changes)."""
     from harness.contracts import command
 
-    config = _config(manifest, None, None)
-    with _exit_codes():
-        code = command.openapi_check(
-            config, _contracts_io(), update_baseline=update_baseline, offline=offline
-        )
-    raise typer.Exit(code)
+    _contracts(
+        manifest,
+        lambda config, io: command.openapi_check(
+            config, io, update_baseline=update_baseline, offline=offline
+        ),
+    )
 
 
 @app.command("can-i-deploy")
@@ -407,17 +415,12 @@ def can_i_deploy(
     """Print the verifications that decide whether SERVICE may ship: exit 0 yes, 1 no."""
     from harness.contracts import command
 
-    config = _config(manifest, None, None)
-    with _exit_codes():
-        code = command.deploy_check(
-            config,
-            _contracts_io(),
-            service,
-            version=version,
-            environment=to_environment,
-            as_json=as_json,
-        )
-    raise typer.Exit(code)
+    _contracts(
+        manifest,
+        lambda config, io: command.deploy_check(
+            config, io, service, version=version, environment=to_environment, as_json=as_json
+        ),
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly

@@ -35,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
+from harness.closing import Closing
 from harness.errors import HarnessError
 
 
@@ -69,7 +70,7 @@ class _UrlMap:
             raise InvariantError(f"unknown service '{service}' (services: {known})") from None
 
 
-class InvariantContext:
+class InvariantContext(Closing):
     """What an invariant sees: the services' URLs, an HTTP client, and the known ids.
 
     ``known`` holds the identifiers the driver (a state machine, a load profile) created,
@@ -138,12 +139,6 @@ class InvariantContext:
     def close(self) -> None:
         if self._own_http:
             self.http.close()
-
-    def __enter__(self) -> InvariantContext:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
 
 Check = Callable[[InvariantContext], None]

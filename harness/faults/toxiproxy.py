@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from harness.closing import Closing
 from harness.errors import HarnessError
 from harness.faults.toxics import Toxic, parse_toxic
 from harness.infra.base import Endpoint
@@ -132,7 +132,7 @@ class Proxy:
         )
 
 
-class ToxiproxyClient:
+class ToxiproxyClient(Closing):
     def __init__(
         self,
         api_url: str,
@@ -147,17 +147,6 @@ class ToxiproxyClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             transport=transport,
         )
-
-    def __enter__(self) -> ToxiproxyClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._http.close()

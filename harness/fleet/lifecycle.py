@@ -22,11 +22,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
+from harness.closing import Closing
 from harness.errors import FleetError, HarnessError, InfraError, ServiceNotReadyError
 from harness.faults.edge import EdgeFaults
 from harness.faults.toxiproxy import ToxiproxyClient, edge_to_proxy_name
@@ -66,7 +66,7 @@ class RunningService:
         return self.process.log_path
 
 
-class Fleet:
+class Fleet(Closing):
     """A running fleet. Build it with :meth:`start` (or :func:`harness.fleet.launch`).
 
     The handle: :meth:`url`, :attr:`services` (each with its ``process`` for kill, pause
@@ -514,17 +514,6 @@ class Fleet:
                 shutil.copy2(source, target)
 
         self._attempt(f"copy logs to {self.keep_logs}", copy)
-
-    def __enter__(self) -> Fleet:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _process_of(server: object | None) -> ManagedProcess | None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from harness.closing import Closing
 from harness.errors import SmokeError
 from harness.fleet.lifecycle import Fleet
 
@@ -74,7 +75,7 @@ class Samples:
         }
 
 
-class CheckoutClient:
+class CheckoutClient(Closing):
     """A small client of the fleet's public API, failing with the step it was in.
 
     :meth:`prepare` gets a token and seeds a SKU and an account; :meth:`checkout_ms` then
@@ -91,12 +92,6 @@ class CheckoutClient:
         self.run_id = uuid.uuid4().hex[:8]
         self.sku = f"smoke-sku-{self.run_id}"
         self.account = f"smoke-acct-{self.run_id}"
-
-    def __enter__(self) -> CheckoutClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     def prepare(self) -> None:
         self.token()

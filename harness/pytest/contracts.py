@@ -39,6 +39,7 @@ from harness.errors import HarnessError
 from harness.fleet.launch import launch_from_config
 from harness.fleet.manifest import load_manifest
 from harness.fleet.signals import sigterm_raises
+from harness.pytest import deselect
 
 MARK = "contracts"
 
@@ -168,10 +169,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     state = _state(config)
     if not state.enabled:
-        left_out = [item for item in items if item.get_closest_marker(MARK)]
-        if left_out:
-            items[:] = [item for item in items if not item.get_closest_marker(MARK)]
-            config.hook.pytest_deselected(items=left_out)
+        deselect(config, items, lambda item: item.get_closest_marker(MARK) is not None)
         return
     try:
         hc = _harness_config(config)

@@ -41,6 +41,7 @@ from harness.fuzz.runner import FuzzSession, launch_for_fuzzing, prepare
 from harness.fuzz.seeds import Seed, resolve_seed
 from harness.fuzz.settings import FuzzSettings
 from harness.fuzz.targets import FuzzTarget
+from harness.pytest import deselect
 
 MARK = "fuzz"
 FIXTURES = ("fuzzer", "fuzz_fleet")
@@ -162,10 +163,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     state = _state(config)
     if not state.enabled:
-        left_out = [item for item in items if _is_fuzz_test(item)]
-        if left_out:
-            items[:] = [item for item in items if not _is_fuzz_test(item)]
-            config.hook.pytest_deselected(items=left_out)
+        deselect(config, items, _is_fuzz_test)
         return
     try:
         fuzz_session = _open(config, state)

@@ -19,7 +19,11 @@ HARNESS = [sys.executable, "-m", "harness.cli"]
 
 
 def project(tmp_path: Path, *, bugs: str = "", fuzz: str | None = None) -> Path:
-    """A project: harness.toml, a fleet of the notes app, fuzz settings."""
+    """A project: harness.toml, a fleet of the notes app, fuzz settings.
+
+    The services carry the project's path in their environment, so a test can find them
+    wherever they were reparented.
+    """
     (tmp_path / "harness.toml").write_text(
         'manifest = "fleet.yaml"\nreport_dir = "reports"\nseed = 3\n'
     )
@@ -27,7 +31,9 @@ def project(tmp_path: Path, *, bugs: str = "", fuzz: str | None = None) -> Path:
         "version": 1,
         "name": "notes",
         "root": str(REPO),
-        "services": {"notes": app_service("notes", env={"BUGS": bugs})},
+        "services": {
+            "notes": app_service("notes", env={"BUGS": bugs, "FLEET_OWNER": str(tmp_path)})
+        },
     }
     (tmp_path / "fleet.yaml").write_text(yaml.safe_dump(manifest))
     settings = tmp_path / "scenarios" / "fuzz" / "fuzz.yaml"
@@ -46,8 +52,23 @@ def harness(cwd: Path, *args: str, timeout: float = 120) -> subprocess.Completed
     )
 
 
-def children() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+def fleet_processes(root: Path) -> list[int]:
+    """Live processes of the fleet of the project at ``root``, whoever their parent is now.
+
+    Looking for our own descendants would miss a leaked service: when `harness` exits, its
+    orphans are reparented away from us.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if (
+                proc.environ().get("FLEET_OWNER") == str(root)
+                and proc.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
 def test_a_bad_settings_file_is_exit_2_and_nothing_starts(tmp_path: Path) -> None:
@@ -69,7 +90,6 @@ def test_a_bad_baseline_is_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_run_prints_its_seed_first_and_fails_on_new_failures(tmp_path: Path) -> None:
-    before = children()
     root = project(tmp_path, bugs="server_error")
     done = harness(root, "--seed", "1234", "--json")
 
@@ -81,7 +101,7 @@ def test_a_run_prints_its_seed_first_and_fails_on_new_failures(tmp_path: Path) -
     assert "notes POST /notes" in {t["id"] for t in failed}
     files = {p.name for p in (root / "reports" / "fuzz").iterdir()}
     assert files == {"fuzz.json", "fuzz.junit.xml", "fuzz.md"}
-    assert children() == before  # the fleet is gone
+    assert fleet_processes(root) == []  # the fleet is gone
 
     # Recording the failures as the baseline makes the same run pass.
     updated = harness(root, "--seed", "1234", "--update-baseline")
