@@ -239,12 +239,40 @@ def smoke(
         if not as_json:
             err.print(escape(f"booting {config.manifest} ({config.provider}) ..."))
         summary = _smoke(config, options)
-    print(json.dumps(summary, indent=None if as_json else 2), flush=True)
+    if as_json:
+        print(json.dumps(summary), flush=True)
+    else:
+        out.print(_smoke_table(summary))
     if not summary["ok"]:
         if not as_json:
             reason = escape(str(summary["reason"]))
             err.print(f"[bold red]smoke failed[/] at {summary['step']}: {reason}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _smoke_table(summary: dict[str, Any]) -> Table:
+    """The smoke summary for a person; `--json` prints the same facts for a machine."""
+    table = Table(title=f"smoke: fleet {summary.get('fleet', '?')}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("result")
+    if not summary["ok"]:
+        table.add_row("verdict", f"[red]failed[/] at {escape(str(summary['step']))}")
+        table.add_row("reason", escape(str(summary["reason"])))
+        return table
+    order, fault, checkout = summary["order"], summary["fault"], summary["checkout"]
+    table.add_row("boot", f"{summary['boot_seconds']:.2f} s")
+    table.add_row(
+        "order", f"{order['order_id']} {order['status']}, shipment {order['shipment_id']}"
+    )
+    table.add_row("fault", f"{fault['toxic']} {fault['latency_ms']} ms on {fault['edge']}")
+    for phase in ("baseline", "faulted", "recovered"):
+        table.add_row(f"checkout {phase}", f"p50 {checkout[phase]['p50_ms']:.1f} ms")
+    table.add_row(
+        "rise",
+        f"{summary['rise_ms']:.1f} ms (needed {summary['required_rise_ms']:.1f} ms) "
+        "[green]passed[/]",
+    )
+    return table
 
 
 def _smoke(config: HarnessConfig, options: SmokeOptions) -> dict[str, Any]:

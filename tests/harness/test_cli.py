@@ -155,6 +155,23 @@ def test_smoke_failure_prints_the_step_and_exits_1(
     assert psutil.Process().children(recursive=True) == before
 
 
+@pytest.mark.slow
+def test_smoke_without_json_tells_a_person_where_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = {
+        "version": 1,
+        "services": {"gateway": standin_service("gateway"), "orders": standin_service("orders")},
+    }
+    path = write(tmp_path / "fleet.yaml", manifest)
+    monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
+    result = runner.invoke(app, ["fleet", "smoke", "--manifest", str(path)])
+    assert result.exit_code == 1
+    assert "failed at token" in result.output
+    assert "/auth/token -> 501" in result.output
+    assert '"ok"' not in result.output  # a table, not JSON
+
+
 def test_schema_describes_the_manifest() -> None:
     result = runner.invoke(app, ["fleet", "schema"])
     assert result.exit_code == 0
