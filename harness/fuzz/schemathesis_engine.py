@@ -3,8 +3,9 @@
 This is the one module that knows Schemathesis' engine (events, recorders, configuration
 keys); the rest of the capability sees :class:`TargetResult`. The engine is what
 ``st run`` drives: examples, coverage (boundary values, unexpected methods) and fuzzing
-phases per operation, and the stateful phase over the links it infers (a POST answering
-201 with a Location -> GET/DELETE of that resource), with every check of the run.
+phases per operation, and the stateful phase over the OpenAPI links a service declares
+(or, where it declares none, the ones Schemathesis infers: a POST answering 201 with a
+Location -> GET/DELETE of that resource), with every check of the run.
 
 Configuration choices, and why:
 - ``continue-on-failure``: a run that stopped at its first failure would hide a new

@@ -107,7 +107,8 @@ class ServiceSpec(_Strict):
 
 
 class StatefulSpec(_Strict):
-    """Schemathesis' stateful phase (links it infers: POST -> GET/DELETE by id), per service."""
+    """Schemathesis' stateful phase, per service: it follows the OpenAPI links the service
+    declares, or the ones Schemathesis infers (POST -> GET/DELETE by id) where there are none."""
 
     enabled: bool = True
     max_examples: int = Field(default=10, ge=1)

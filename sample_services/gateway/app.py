@@ -28,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sample_services.common import problems
 from sample_services.common.app import Lifecycle, create_service_app, mount_test_hooks
 from sample_services.common.idempotency import MAX_KEY_LENGTH, key_parameter, required_key
+from sample_services.common.links import link
 from sample_services.common.metrics import ServiceMetrics
 from sample_services.common.outbound import DownstreamError, ResilientClient
 from sample_services.common.problems import ProblemError
@@ -78,6 +79,17 @@ IdempotencyKey = Annotated[
 ]
 REQUIRED_IDEMPOTENCY_KEY = key_parameter(
     "Makes the request safe to repeat: a replay returns the first response."
+)
+
+# Where an answer leads (OpenAPI links; Schemathesis' stateful phase follows them).
+GET_ORDER = link("GET", "/api/orders/{order_id}", "The order", order_id="order_id")
+GET_SAGA = link("GET", "/api/orders/{order_id}/saga", "The order's saga", order_id="order_id")
+CANCEL_ORDER = link(
+    "POST", "/api/orders/{order_id}/cancel", "Cancel the order once CONFIRMED", order_id="order_id"
+)
+GET_STOCK = link("GET", "/api/stock/{sku}", "The sku's stock", sku="sku")
+GET_ACCOUNT = link(
+    "GET", "/api/accounts/{account_id}", "The account's balance", account_id="account_id"
 )
 
 _STRING: dict[str, Any] = {"schema": {"type": "string"}}
@@ -191,7 +203,8 @@ def _api_router(backends: Backends) -> APIRouter:
             202: {
                 "headers": {
                     "Location": {"description": "The order's URL", "schema": {"type": "string"}}
-                }
+                },
+                "links": {"GetOrder": GET_ORDER, "GetSaga": GET_SAGA, "CancelOrder": CANCEL_ORDER},
             },
         },
         tags=["orders"],
@@ -249,7 +262,10 @@ def _api_router(backends: Backends) -> APIRouter:
         "/orders/{order_id}/cancel",
         response_model=Order,
         summary="Cancel an order (refund and return the stock)",
-        responses=_errors(404, 409, 422),
+        responses={
+            **_errors(404, 409, 422),
+            200: {"links": {"GetOrder": GET_ORDER, "GetSaga": GET_SAGA}},
+        },
         tags=["orders"],
     )
     def cancel_order(order_id: PathId, idempotency_key: IdempotencyKey = None) -> Order:
@@ -269,7 +285,7 @@ def _api_router(backends: Backends) -> APIRouter:
         "/stock/{sku}",
         response_model=Stock,
         summary="Set the available stock of one SKU (scope admin)",
-        responses=_errors(400, 403, 422),
+        responses={**_errors(400, 403, 422), 200: {"links": {"GetStock": GET_STOCK}}},
         dependencies=[Depends(require_admin)],
         tags=["inventory"],
     )
@@ -290,7 +306,7 @@ def _api_router(backends: Backends) -> APIRouter:
         "/accounts/{account_id}",
         response_model=Account,
         summary="Set an account's balance (scope admin)",
-        responses=_errors(400, 403, 422),
+        responses={**_errors(400, 403, 422), 200: {"links": {"GetAccount": GET_ACCOUNT}}},
         dependencies=[Depends(require_admin)],
         tags=["payments"],
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from sample_services.common import problems
 from sample_services.common.db import Database
+from sample_services.common.links import link, response_field
 from sample_services.inventory import ledger, reservations
 from sample_services.inventory.schemas import (
     ID_PATTERN,
@@ -19,6 +20,29 @@ from sample_services.inventory.schemas import (
 
 SkuPath = Annotated[str, Path(min_length=1, max_length=100, pattern=ID_PATTERN)]
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+# Where an answer leads (OpenAPI links; Schemathesis' stateful phase follows them).
+GET_STOCK = link("GET", "/stock/{sku}", "The sku's stock level", sku="sku")
+RESERVE_STOCK = link(
+    "POST",
+    "/reservations",
+    "Reserve a unit of the sku for an order",
+    request_body={
+        "order_id": response_field("sku", "reserve-{}"),
+        "items": [{"sku": response_field("sku"), "quantity": 1}],
+    },
+)
+_RESERVATION = "/reservations/{order_id}"
+GET_RESERVATION = link("GET", _RESERVATION, "The reservation", order_id="order_id")
+RELEASE_RESERVATION = link("DELETE", _RESERVATION, "Return the units to stock", order_id="order_id")
+COMMIT_RESERVATION = link(
+    "POST", f"{_RESERVATION}/commit", "Turn the held units into sold ones", order_id="order_id"
+)
+RESERVATION_LINKS = {
+    "GetReservation": GET_RESERVATION,
+    "CommitReservation": COMMIT_RESERVATION,
+    "ReleaseReservation": RELEASE_RESERVATION,
+}
 
 
 def build_router(db: Database) -> APIRouter:
@@ -37,7 +61,10 @@ def build_router(db: Database) -> APIRouter:
         "/stock/{sku}",
         response_model=StockOut,
         summary="Create a sku or set its available quantity (the difference is received)",
-        responses=problems.responses(400, 422, 503),
+        responses={
+            200: {"links": {"GetStock": GET_STOCK, "ReserveStock": RESERVE_STOCK}},
+            **problems.responses(400, 422, 503),
+        },
     )
     def put_stock(sku: SkuPath, body: StockLevel) -> StockOut:
         return ledger.set_available(db, sku, body.available)
@@ -48,7 +75,12 @@ def build_router(db: Database) -> APIRouter:
         status_code=201,
         summary="Hold stock for an order, all lines or none (idempotent per order_id)",
         responses={
-            200: {"model": ReservationOut, "description": "Replay: this order already holds it"},
+            201: {"links": RESERVATION_LINKS},
+            200: {
+                "model": ReservationOut,
+                "description": "Replay: this order already holds it",
+                "links": RESERVATION_LINKS,
+            },
             **problems.responses(400, 404, 409, 422, 503),
         },
     )
@@ -70,7 +102,15 @@ def build_router(db: Database) -> APIRouter:
         "/reservations/{order_id}/commit",
         response_model=ReservationOut,
         summary="Turn held units into sold ones (idempotent)",
-        responses=problems.responses(404, 409, 422, 503),
+        responses={
+            200: {
+                "links": {
+                    "GetReservation": GET_RESERVATION,
+                    "ReleaseReservation": RELEASE_RESERVATION,
+                }
+            },
+            **problems.responses(404, 409, 422, 503),
+        },
     )
     def commit_reservation(order_id: OrderIdPath) -> ReservationOut:
         return reservations.commit(db, order_id)

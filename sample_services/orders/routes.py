@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sample_services.common import context, problems, tracing
 from sample_services.common.db import Database
 from sample_services.common.idempotency import IdempotencyStore, key_parameter, required_key
+from sample_services.common.links import link
 from sample_services.common.problems import ProblemError
 from sample_services.orders.models import (
     FORWARD_STEPS,
@@ -35,6 +36,13 @@ from sample_services.orders.worker import SagaWorker
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
 IDEMPOTENCY_KEY_PARAMETER = key_parameter(
     "The same key and body replay the first response; one order per key"
+)
+
+# Where an order's answer leads (OpenAPI links; Schemathesis' stateful phase follows them).
+GET_ORDER = link("GET", "/orders/{order_id}", "The order and its status", order_id="order_id")
+GET_SAGA = link("GET", "/orders/{order_id}/saga", "The order's saga steps", order_id="order_id")
+CANCEL_ORDER = link(
+    "POST", "/orders/{order_id}/cancel", "Cancel the order once CONFIRMED", order_id="order_id"
 )
 
 
@@ -72,6 +80,7 @@ def build_router(db: Database, saga: Saga, worker: SagaWorker) -> APIRouter:
                         "schema": {"type": "string"},
                     }
                 },
+                "links": {"GetOrder": GET_ORDER, "GetSaga": GET_SAGA, "CancelOrder": CANCEL_ORDER},
             },
             **problems.responses(400, 409, 422, 503),
         },
@@ -152,7 +161,10 @@ def build_router(db: Database, saga: Saga, worker: SagaWorker) -> APIRouter:
             "which answers 200). 503 when a downstream is unavailable: the cancellation is "
             "recorded and finishes in the background; asking again shows CANCELLED."
         ),
-        responses=problems.responses(404, 409, 422, 503),
+        responses={
+            200: {"links": {"GetOrder": GET_ORDER, "GetSaga": GET_SAGA}},
+            **problems.responses(404, 409, 422, 503),
+        },
     )
     def cancel_order(order_id: OrderIdPath) -> OrderOut:
         order = saga.request_cancel(order_id)

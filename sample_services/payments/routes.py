@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sample_services.common import problems
 from sample_services.common.db import Database
 from sample_services.common.idempotency import IdempotencyStore, key_parameter, required_key
+from sample_services.common.links import link
 from sample_services.payments import accounts, charges
 from sample_services.payments.models import IdempotencyRecord
 from sample_services.payments.schemas import (
@@ -25,6 +26,16 @@ IDEMPOTENCY_KEY_PARAMETER = key_parameter(
 )
 
 IdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+# Where an answer leads (OpenAPI links; Schemathesis' stateful phase follows them).
+GET_ACCOUNT = link(
+    "GET", "/accounts/{account_id}", "The account's balance", account_id="account_id"
+)
+GET_PAYMENT = link("GET", "/payments/{payment_id}", "The payment", payment_id="payment_id")
+REFUND_PAYMENT = link(
+    "POST", "/payments/{payment_id}/refund", "Refund the payment", payment_id="payment_id"
+)
+ORDER_PAYMENTS = link("GET", "/payments", "Every payment of the order", order_id="order_id")
 
 
 def build_router(db: Database) -> APIRouter:
@@ -44,7 +55,10 @@ def build_router(db: Database) -> APIRouter:
         "/accounts/{account_id}",
         response_model=AccountOut,
         summary="Create an account or set its balance (the difference is credited)",
-        responses=problems.responses(400, 422, 503),
+        responses={
+            200: {"links": {"GetAccount": GET_ACCOUNT}},
+            **problems.responses(400, 422, 503),
+        },
     )
     def put_account(account_id: IdPath, body: BalanceRequest) -> AccountOut:
         return accounts.set_balance(db, account_id, body.balance_cents)
@@ -54,7 +68,16 @@ def build_router(db: Database) -> APIRouter:
         response_model=PaymentOut,
         status_code=201,
         summary="Capture a payment, once per Idempotency-Key",
-        responses=problems.responses(400, 402, 404, 409, 422, 503),
+        responses={
+            201: {
+                "links": {
+                    "GetPayment": GET_PAYMENT,
+                    "RefundPayment": REFUND_PAYMENT,
+                    "ListOrderPayments": ORDER_PAYMENTS,
+                }
+            },
+            **problems.responses(400, 402, 404, 409, 422, 503),
+        },
         # Read by hand, not as a FastAPI parameter, so that a missing key is the documented
         # 400 rather than a 422, while the OpenAPI still says the header is required.
         openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
@@ -89,7 +112,10 @@ def build_router(db: Database) -> APIRouter:
         "/payments/{payment_id}/refund",
         response_model=PaymentOut,
         summary="Refund a payment (idempotent: the amount is credited back once)",
-        responses=problems.responses(404, 422, 503),
+        responses={
+            200: {"links": {"GetPayment": GET_PAYMENT, "GetAccount": GET_ACCOUNT}},
+            **problems.responses(404, 422, 503),
+        },
     )
     def refund_payment(payment_id: IdPath) -> PaymentOut:
         return charges.refund(db, payment_id)
