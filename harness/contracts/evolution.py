@@ -4,8 +4,12 @@ Breaking (fails the check): a removed operation; a removed response status; a re
 field removed, made optional, or given a type it did not have; a new required parameter or
 request field; a parameter made required; a request type narrowed (a type, an enum value
 or a bound that accepted a value no longer does); an enum value removed anywhere (a
-response value consumers wait for is gone). Everything else, e.g. a new operation, a new
-optional parameter or a new response field, is additive and listed without failing.
+response value consumers wait for is gone); an operation's ``operationId`` changed or
+removed (generated clients call operations by it); a response link removed, or one whose
+target (``operationRef``/``operationId``, compared as the operation they name) or whose
+``parameters``/``requestBody`` changed (clients and tools following links break).
+Everything else, e.g. a new operation, a new optional parameter, a new response field, a
+new link or an ``operationId`` where there was none, is additive and listed without failing.
 """
 
 from __future__ import annotations
@@ -109,10 +113,42 @@ def _main(schema: Any, document: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return schema
 
 
+def _labels_by_id(document: Mapping[str, Any]) -> dict[str, str]:
+    """Each ``operationId`` of ``document`` -> the operation's label, e.g. ``GET /x``."""
+    found: dict[str, str] = {}
+    for (path, method), op in _operations(document).items():
+        op_id = op.get("operationId")
+        if isinstance(op_id, str):
+            found.setdefault(op_id, f"{method.upper()} {path}")
+    return found
+
+
+def _link_target(link: Mapping[str, Any], labels_by_id: Mapping[str, str]) -> str:
+    """The operation a link leads to, as a label where the document names it, else as written.
+
+    An ``operationRef`` into the same document and an ``operationId`` of that operation
+    give the same label, so switching between the two spellings is no change.
+    """
+    ref = link.get("operationRef")
+    if isinstance(ref, str):
+        if ref.startswith("#/paths/"):
+            parts = ref[len("#/paths/") :].split("/")
+            if len(parts) == 2 and parts[1] in METHODS:
+                path = parts[0].replace("~1", "/").replace("~0", "~")
+                return f"{parts[1].upper()} {path}"
+        return f"operationRef {ref}"
+    op_id = link.get("operationId")
+    if isinstance(op_id, str):
+        return labels_by_id.get(op_id, f"operationId {op_id!r}")
+    return "no operation"
+
+
 class _Differ:
     def __init__(self, old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> None:
         self.old_doc = old_doc
         self.new_doc = new_doc
+        self.old_ids = _labels_by_id(old_doc)
+        self.new_ids = _labels_by_id(new_doc)
         self.changes: list[Change] = []
 
     def add(self, breaking: bool, kind: str, where: str, detail: str = "") -> None:
@@ -203,6 +239,7 @@ class _Differ:
             self.schema(old_props[name], new_props[name], at, direction, depth + 1)
 
     def operation(self, label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        self._operation_id(label, old, new)
         self._parameters(label, old, new)
         self._request_body(label, old, new)
         old_responses = old.get("responses") or {}
@@ -214,12 +251,60 @@ class _Differ:
             elif status not in old_responses:
                 self.add(False, "status added", at)
             else:
-                old_schema = _json_schema(old_responses[status])
-                new_schema = _json_schema(new_responses[status])
+                old_response, _ = resolve(self.old_doc, old_responses[status], "")
+                new_response, _ = resolve(self.new_doc, new_responses[status], "")
+                old_schema = _json_schema(old_response)
+                new_schema = _json_schema(new_response)
                 if old_schema is not None and new_schema is None:
                     self.add(True, "response body removed", at)
                 elif old_schema is not None and new_schema is not None:
                     self.schema(old_schema, new_schema, f"{at} body $", "response")
+                self._links(at, old_response, new_response)
+
+    def _operation_id(self, label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        old_id, new_id = old.get("operationId"), new.get("operationId")
+        if old_id == new_id:
+            return
+        if new_id is None:
+            self.add(True, "operationId removed", label, repr(old_id))
+        elif old_id is None:
+            self.add(False, "operationId added", label, repr(new_id))
+        else:
+            self.add(True, "operationId changed", label, f"{old_id!r} -> {new_id!r}")
+
+    def _links(self, at: str, old_response: Any, new_response: Any) -> None:
+        def index(response: Any, doc: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+            links = response.get("links") if isinstance(response, Mapping) else None
+            if not isinstance(links, Mapping):
+                return {}
+            found = {}
+            for name, raw in links.items():
+                link, _ = resolve(doc, raw, "")
+                found[str(name)] = link if isinstance(link, Mapping) else {}
+            return found
+
+        old_links = index(old_response, self.old_doc)
+        new_links = index(new_response, self.new_doc)
+        for name in sorted(set(old_links) | set(new_links)):
+            where = f"{at} link {name}"
+            if name not in new_links:
+                self.add(True, "link removed", where)
+                continue
+            if name not in old_links:
+                target = _link_target(new_links[name], self.new_ids)
+                self.add(False, "link added", where, f"to {target}")
+                continue
+            old, new = old_links[name], new_links[name]
+            old_target = _link_target(old, self.old_ids)
+            new_target = _link_target(new, self.new_ids)
+            if old_target != new_target:
+                self.add(True, "link target changed", where, f"{old_target} -> {new_target}")
+            changed = _changed_keys(old.get("parameters"), new.get("parameters"))
+            if changed:
+                self.add(True, "link parameters changed", where, changed)
+            if old.get("requestBody") != new.get("requestBody"):
+                detail = f"{old.get('requestBody')!r} -> {new.get('requestBody')!r}"
+                self.add(True, "link requestBody changed", where, detail)
 
     def _parameters(self, label: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         def index(op: Mapping[str, Any], doc: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
@@ -269,6 +354,21 @@ def _json_schema(part: Any) -> Any | None:
         if (media == "application/json" or media.endswith("+json")) and isinstance(entry, Mapping):
             return entry.get("schema")
     return None
+
+
+def _changed_keys(old: Any, new: Any) -> str:
+    """How two link ``parameters`` maps differ, e.g. ``order_id removed``; empty if equal."""
+    old = old if isinstance(old, Mapping) else {}
+    new = new if isinstance(new, Mapping) else {}
+    parts = []
+    for name in sorted(set(old) | set(new)):
+        if name not in new:
+            parts.append(f"{name} removed")
+        elif name not in old:
+            parts.append(f"{name} added")
+        elif old[name] != new[name]:
+            parts.append(f"{name}: {old[name]!r} -> {new[name]!r}")
+    return ", ".join(parts)
 
 
 def _show(types: set[str] | None) -> str:
