@@ -15,13 +15,15 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.config import HarnessConfig, load_config
+from harness.config import HarnessConfig
 from harness.errors import ConfigError, HarnessError, SpecError
 from harness.faults.edge import EdgeFaults
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.signals import sigterm_raises
+from harness.pytest import INI
+from harness.pytest import harness_config as resolve_config
 
 # Suites implemented in modules of their own (harness/pytest/), registered with the plugin.
 pytest_plugins = ["harness.pytest.load", "harness.pytest.contracts", "harness.pytest.fuzz"]
@@ -32,12 +34,6 @@ _RESERVED_SUITES = {
     "fuzz": "run the property-based API fuzzing suites over each service's OpenAPI",
     "load": "run the load profiles (Locust, in a subprocess) and check their thresholds",
     "chaos": "run the chaos scenarios (faults under load, steady-state checks)",
-}
-_INI = {
-    "harness_manifest": "fleet manifest (YAML), relative to the rootdir",
-    "harness_provider": "infra provider: local | external",
-    "harness_report_dir": "directory for reports and kept logs",
-    "harness_toxiproxy_bin": "path of toxiproxy-server (local provider)",
 }
 
 
@@ -70,32 +66,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             if suite in _IMPLEMENTED_SUITES
             else f"{text} (reserved for a later release: no effect yet)",
         )
-    for name, text in _INI.items():
+    for name, text in INI.items():
         parser.addini(name, text, default=None)
-
-
-_config_key = pytest.StashKey[HarnessConfig]()
-
-
-def _harness_config(config: pytest.Config) -> HarnessConfig:
-    if _config_key not in config.stash:
-        ini = {name.removeprefix("harness_"): config.getini(name) or None for name in _INI}
-        options = {
-            "manifest": config.getoption("harness_manifest"),
-            "provider": config.getoption("harness_provider"),
-            "keep_logs": config.getoption("harness_keep_logs"),
-        }
-        config.stash[_config_key] = load_config(
-            start=config.rootpath, overrides=options, project=ini
-        )
-    return config.stash[_config_key]
 
 
 @pytest.fixture(scope="session")
 def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
     """The resolved harness configuration (files < ini < environment < options)."""
     try:
-        return _harness_config(pytestconfig)
+        return resolve_config(pytestconfig)
     except ConfigError as exc:
         pytest.fail(f"harness configuration: {exc}", pytrace=False)
 

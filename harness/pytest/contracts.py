@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from pact import Pact
 
-from harness.config import HarnessConfig, load_config
+from harness.config import HarnessConfig
 from harness.contracts.broker import broker_from_env, publish
 from harness.contracts.consumer import PactBook
 from harness.contracts.errors import ContractError
@@ -39,7 +39,7 @@ from harness.errors import HarnessError
 from harness.fleet.launch import launch_from_config
 from harness.fleet.manifest import load_manifest
 from harness.fleet.signals import sigterm_raises
-from harness.pytest import deselect
+from harness.pytest import deselect, harness_config
 
 MARK = "contracts"
 
@@ -52,7 +52,6 @@ class ContractFailure(AssertionError):
 class _State:
     enabled: bool
     update_baseline: bool
-    harness: HarnessConfig | None = None
     plan: ContractPlan | None = None
     book: PactBook | None = None
     session: ContractSession | None = None
@@ -96,23 +95,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _state(config: pytest.Config) -> _State:
     return config.stash[_key]
-
-
-def _harness_config(config: pytest.Config) -> HarnessConfig:
-    state = _state(config)
-    if state.harness is None:
-        ini = {}
-        for name in ("manifest", "provider", "report_dir", "toxiproxy_bin"):
-            try:
-                ini[name] = config.getini(f"harness_{name}") or None
-            except ValueError:
-                ini[name] = None
-        options = {
-            "manifest": config.getoption("harness_manifest", None),
-            "provider": config.getoption("harness_provider", None),
-        }
-        state.harness = load_config(start=config.rootpath, overrides=options, project=ini)
-    return state.harness
 
 
 # --- consumer tests -----------------------------------------------------------------------
@@ -172,7 +154,7 @@ def pytest_collection_modifyitems(
         deselect(config, items, lambda item: item.get_closest_marker(MARK) is not None)
         return
     try:
-        hc = _harness_config(config)
+        hc = harness_config(config)
         settings = load_settings(hc.root)
         plan = make_plan(settings, load_manifest(hc.manifest))
     except HarnessError as exc:
@@ -259,7 +241,7 @@ def _session(config: pytest.Config) -> ContractSession:
         state.flushed = True
         _flush_consumer_pacts(state)
     if state.session is None:
-        hc = _harness_config(config)
+        hc = harness_config(config)
         root = hc.root
         state.exits.enter_context(sigterm_raises())
         state.session = ContractSession(

@@ -41,7 +41,7 @@ from harness.fuzz.runner import FuzzSession, launch_for_fuzzing, prepare
 from harness.fuzz.seeds import Seed, resolve_seed
 from harness.fuzz.settings import FuzzSettings
 from harness.fuzz.targets import FuzzTarget
-from harness.pytest import deselect
+from harness.pytest import deselect, harness_config
 
 MARK = "fuzz"
 FIXTURES = ("fuzzer", "fuzz_fleet")
@@ -125,17 +125,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_key] = state
     if state.enabled:
         try:
-            state.harness = _harness_config(config)
+            state.harness = harness_config(config)
         except HarnessError as exc:
             raise pytest.UsageError(f"--fuzz: {exc}") from None
         state.seed = resolve_seed(config.getoption("fuzz_seed"), configured=state.harness.seed)
-
-
-def _harness_config(config: pytest.Config) -> HarnessConfig:
-    # The plugin's own resolution (files < ini < environment < options), shared.
-    from harness.pytest_plugin import _harness_config as resolve
-
-    return resolve(config)
 
 
 def _state(config: pytest.Config) -> _State:
