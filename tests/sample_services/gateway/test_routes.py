@@ -37,7 +37,12 @@ NEW_ORDER: dict[str, Any] = {
     "account_id": "acct-1",
     "items": [{"sku": "S1", "quantity": 2, "unit_price_cents": 150}],
 }
-ADMIN = bearer(scopes="admin")
+
+
+def admin() -> dict[str, str]:
+    """An admin bearer minted when the request is made: a token built at import time expires
+    while the suites collected before this one run."""
+    return bearer(scopes="admin")
 
 
 # (gateway method, gateway path, body, backend, backend method, backend path, answer)
@@ -77,7 +82,7 @@ def test_route_reaches_its_backend_and_relays_the_body(
     answer: Any,
 ) -> None:
     fleet.backends[backend].answer(backend_method, backend_path, 200, answer)
-    response = fleet.gateway.request(method, path, json=body, headers=ADMIN)
+    response = fleet.gateway.request(method, path, json=body, headers=admin())
     assert response.status_code == 200, response.text
     assert response.json() == answer
     calls = fleet.backends[backend].calls
@@ -153,7 +158,7 @@ def test_strict_order_model_refuses_lax_input_without_a_call(
 
 @pytest.mark.parametrize("body", [{"available": -1}, {"available": "3"}, {"available": 1, "x": 1}])
 def test_strict_stock_model(fleet: Fleet, body: dict[str, Any]) -> None:
-    assert fleet.gateway.put("/api/stock/S1", json=body, headers=ADMIN).status_code == 422
+    assert fleet.gateway.put("/api/stock/S1", json=body, headers=admin()).status_code == 422
     assert fleet.calls() == 0
 
 
