@@ -8,6 +8,7 @@ from harness.contracts.consumer import PactBook, WrittenPact
 from harness.contracts.errors import BrokerError, ContractError, ContractsFileError, PactFileError
 from harness.contracts.evolution import Change, diff
 from harness.contracts.matrix import Matrix, MatrixRow, Verdict, can_i_deploy
+from harness.contracts.matrix_notes import MatrixNotes
 from harness.contracts.messages import MessageRequest, ProducedMessage, Producers
 from harness.contracts.mismatches import Mismatch
 from harness.contracts.openapi_check import Drift, check_pact
@@ -32,6 +33,7 @@ __all__ = [
     "InteractionKind",
     "InteractionResult",
     "Matrix",
+    "MatrixNotes",
     "MatrixRow",
     "MessageRequest",
     "Mismatch",

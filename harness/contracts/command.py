@@ -16,7 +16,8 @@ from rich.markup import escape
 
 from harness.config import HarnessConfig
 from harness.contracts.broker import broker_from_env, can_i_deploy_command, run_cli
-from harness.contracts.matrix import Matrix, Verdict, can_i_deploy
+from harness.contracts.matrix import Verdict, can_i_deploy
+from harness.contracts.matrix_notes import MatrixNotes, MatrixStoreError
 from harness.contracts.pactfile import InteractionKind
 from harness.contracts.run import ContractPlan, ContractSession, make_plan
 from harness.contracts.settings import load_settings
@@ -94,6 +95,9 @@ def verify(
                 _print_verification(outcome, io)
     finally:
         session.close()
+    if not as_json:
+        for note in session.notes:
+            io.out.print(escape(note), highlight=False)
     problems = [p for pact in scoped.pacts for p in scoped.problems_of(pact)]
     if not providers:
         problems += scoped.coverage_problems()
@@ -221,7 +225,12 @@ def deploy_check(
         io.err.print(f"unknown service {service!r} (services: {known})")
         return EXIT_BAD_INPUT
     wanted = version or current_version(config.root)
-    verdict = can_i_deploy(service, wanted, plan.pacts, Matrix.load(plan.settings.matrix))
+    try:
+        matrix = MatrixNotes.open(plan.settings.root, plan.settings.matrix).matrix(wanted)
+    except MatrixStoreError as exc:
+        io.err.print(escape(str(exc)), highlight=False)
+        return EXIT_BAD_INPUT
+    verdict = can_i_deploy(service, wanted, plan.pacts, matrix)
     if as_json:
         print(
             json.dumps(

@@ -1,10 +1,11 @@
-"""The contract matrix without a broker: every verification, and can-i-deploy over it.
+"""The contract matrix without a broker: verifications, and can-i-deploy over them.
 
 A row says: the pact with this content (SHA-256 of the normalised file) between a consumer
 at one version and a provider at one version was verified, with this result. Rows are
 keyed by (consumer, provider, pact hash, consumer version, provider version): verifying the
 same thing again replaces its row (the time stays unless the result changed), so a re-run
-does not churn the committed file.
+stores nothing new. :class:`Matrix` is the rows in memory; where they are kept (git notes,
+outside the work tree) is :mod:`harness.contracts.matrix_notes`.
 
 can-i-deploy asks, for a service at a version, about every pact in the current tree that
 names it: as a consumer, was this pact content (the one it wrote) verified successfully by
@@ -19,13 +20,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from harness.contracts.errors import ContractError
 from harness.contracts.pactfile import PactFile
 
 MATRIX_VERSION = 1
+# Per stored document (one commit's note): uncommitted states add rows to their commit's.
 _MAX_ROWS = 2000
 
 
@@ -78,61 +79,53 @@ class MatrixRow:
 
 @dataclass
 class Matrix:
-    path: Path
     rows: list[MatrixRow] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path) -> Matrix:
-        if not path.is_file():
-            return cls(path)
+    def from_document(cls, text: str, source: str) -> Matrix:
+        """The rows of a stored matrix document; ``source`` names it in errors."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             rows = [MatrixRow.from_json(row) for row in data.get("verifications", [])]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ContractError(f"{path}: not a verification matrix: {exc!r}") from exc
-        return cls(path, rows)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ContractError(f"{source}: not a verification matrix: {exc!r}") from exc
+        return cls(rows)
 
-    def record(self, row: MatrixRow) -> MatrixRow:
-        """Add ``row``, replacing the row with the same key (its time kept if nothing changed)."""
-        for index, old in enumerate(self.rows):
-            if old.key == row.key:
-                same = (old.success, old.failed, old.pending_failed) == (
-                    row.success,
-                    row.failed,
-                    row.pending_failed,
-                )
-                kept = MatrixRow(**{**asdict(row), "verified_at": old.verified_at}) if same else row
-                del self.rows[index]
-                self.rows.append(kept)
-                return kept
-        self.rows.append(row)
-        del self.rows[: max(0, len(self.rows) - _MAX_ROWS)]
-        return row
-
-    def save(self) -> bool:
-        """Write the matrix if its content changed; True when written."""
-        text = (
+    def document(self) -> str:
+        """The rows as stored: sorted by key, so the same rows always give the same bytes."""
+        rows = sorted(self.rows, key=lambda r: r.key)
+        return (
             json.dumps(
-                {"version": MATRIX_VERSION, "verifications": [r.to_json() for r in self.rows]},
+                {"version": MATRIX_VERSION, "verifications": [r.to_json() for r in rows]},
                 indent=2,
                 sort_keys=True,
             )
             + "\n"
         )
-        try:
-            if self.path.read_text(encoding="utf-8") == text:
-                return False
-        except FileNotFoundError:
-            pass
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.path)
-        return True
+
+    def record(self, row: MatrixRow) -> MatrixRow:
+        """Upsert ``row`` by its key (the time of the old row kept if nothing changed)."""
+        for index, old in enumerate(self.rows):
+            if old.key == row.key:
+                same = (old.success, old.failed, old.pending_failed, old.interactions) == (
+                    row.success,
+                    row.failed,
+                    row.pending_failed,
+                    row.interactions,
+                )
+                kept = MatrixRow(**{**asdict(row), "verified_at": old.verified_at}) if same else row
+                self.rows[index] = kept
+                return kept
+        self.rows.append(row)
+        if len(self.rows) > _MAX_ROWS:
+            # Oldest first out: ISO-8601 UTC times sort as text.
+            self.rows.sort(key=lambda r: r.verified_at)
+            del self.rows[: len(self.rows) - _MAX_ROWS]
+        return row
 
     def latest(self, **match: str) -> MatrixRow | None:
         found = [r for r in self.rows if all(getattr(r, k) == v for k, v in match.items())]
-        return found[-1] if found else None
+        return max(found, key=lambda r: r.verified_at) if found else None
 
 
 def row_for(

@@ -5,7 +5,8 @@ needs: which providers to verify, which services to start, which edges lack a co
 :class:`ContractSession` does the work once per run, lazily, for the CLI and the pytest
 plugin alike: it starts the needed services through the fleet lifecycle (their own
 processes and databases, test hooks on), verifies each provider in one batch, fetches each
-service's OpenAPI from the running process, and records every verification in the matrix.
+service's OpenAPI from the running process, and records every verification in the matrix
+(git notes, :mod:`harness.contracts.matrix_notes`) when it closes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from harness.contracts.broker import Broker
 from harness.contracts.errors import ContractError
 from harness.contracts.evolution import Change, breaking, diff
 from harness.contracts.fleet_states import FLEET_STATES, FleetStates
-from harness.contracts.matrix import Matrix, MatrixRow, row_for
+from harness.contracts.matrix import MatrixRow, row_for
+from harness.contracts.matrix_notes import MatrixNotes
 from harness.contracts.messages import Producers, load_producers
 from harness.contracts.openapi_check import Drift, check_pact
 from harness.contracts.openapi_docs import fetch_openapi, read_baseline, write_baseline
@@ -179,8 +181,10 @@ class ContractSession:
     _fleet_error: str | None = None
     _verifications: dict[str, ProviderVerification] = field(default_factory=dict)
     _documents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _matrix: Matrix | None = None
     recorded: list[MatrixRow] = field(default_factory=list)
+    _unstored: list[MatrixRow] = field(default_factory=list)
+    # What became of the recorded rows (where they went, or why they went nowhere).
+    notes: list[str] = field(default_factory=list)
 
     # --- the fleet ---------------------------------------------------------------------
 
@@ -205,11 +209,25 @@ class ContractSession:
         return self._fleet_error
 
     def close(self) -> None:
-        if self._matrix is not None:
-            self._matrix.save()
-        if self._fleet is not None:
-            self._fleet.close()
-            self._fleet = None
+        try:
+            self._store_recorded()
+        finally:
+            if self._fleet is not None:
+                self._fleet.close()
+                self._fleet = None
+
+    def _store_recorded(self) -> None:
+        rows, self._unstored = self._unstored, []
+        if not rows:
+            return
+        ref = self.plan.settings.matrix
+        try:
+            stored = MatrixNotes.open(self.plan.settings.root, ref).record(rows)
+        except ContractError as exc:
+            # The verdicts stand; only can-i-deploy will not know them.
+            self.notes.append(f"matrix: {len(rows)} verification(s) not recorded: {exc}")
+            return
+        self.notes.append(f"matrix: {stored.describe()}")
 
     # --- verification ------------------------------------------------------------------
 
@@ -270,8 +288,6 @@ class ContractSession:
         return outcome
 
     def _record(self, outcome: ProviderVerification) -> None:
-        if self._matrix is None:
-            self._matrix = Matrix.load(self.plan.settings.matrix)
         for pact in outcome.pacts:
             results = [outcome.result(pact.consumer, i.description) for i in pact.interactions]
             verified = sum(1 for r in results if r is not None and r.reported)
@@ -285,7 +301,8 @@ class ContractSession:
                 ],
                 interactions=verified,
             )
-            self.recorded.append(self._matrix.record(row))
+            self.recorded.append(row)
+            self._unstored.append(row)
 
     # --- OpenAPI -----------------------------------------------------------------------
 

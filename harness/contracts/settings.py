@@ -2,13 +2,14 @@
 
 The file sits in the contracts directory (``<root>/contracts/contracts.yaml`` by default,
 ``HARNESS_CONTRACTS_FILE`` to move it); every path in it is relative to that directory.
-Without the file the defaults hold: ``pacts/``, ``openapi/`` and ``matrix.json`` there.
+Without the file the defaults hold: ``pacts/`` and ``openapi/`` there, and the matrix in
+the git notes ref ``refs/notes/harness-contracts``.
 
 ```yaml
 version: 1
 pacts: pacts               # the committed pact files, <consumer>-<provider>.json
 openapi: openapi           # the committed OpenAPI baselines, <service>.json
-matrix: matrix.json        # every verification result (can-i-deploy reads it)
+matrix: refs/notes/harness-contracts  # git notes: every verification (can-i-deploy reads it)
 messages:                  # provider -> "module:attribute" of its message producers
   orders: contracts.producers:ORDERS
 ```
@@ -17,13 +18,15 @@ messages:                  # provider -> "module:attribute" of its message produ
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from harness.contracts.errors import ContractsFileError
+from harness.contracts.matrix_notes import DEFAULT_REF
 from harness.errors import SpecIssue
 from harness.yamlsource import load_model
 
@@ -34,13 +37,27 @@ FILE_NAME = "contracts.yaml"
 ObjectPath = Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")]
 
 
+def _notes_ref(value: str) -> str:
+    # Not a file in the tree: a committed file can never hold the verification of the
+    # commit that contains it, and writing it dirties the tree its version is read from.
+    if not re.fullmatch(r"refs/notes/[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", value):
+        raise ValueError(
+            "the verification matrix is a git notes ref such as refs/notes/harness-contracts "
+            "(kept outside the tracked tree), not a file"
+        )
+    return value
+
+
+NotesRef = Annotated[str, AfterValidator(_notes_ref)]
+
+
 class _ContractsFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
     pacts: str = "pacts"
     openapi: str = "openapi"
-    matrix: str = "matrix.json"
+    matrix: NotesRef = DEFAULT_REF
     messages: dict[str, ObjectPath] = Field(default_factory=dict)
 
 
@@ -52,7 +69,8 @@ class ContractsSettings:
     directory: Path
     pacts: Path
     openapi: Path
-    matrix: Path
+    # the git notes ref holding the verification matrix (see harness.contracts.matrix_notes)
+    matrix: str
     # provider -> "module:attribute" naming a mapping of message description -> producer
     messages: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
@@ -79,7 +97,7 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Contract
         directory=directory,
         pacts=(directory / spec.pacts).resolve(),
         openapi=(directory / spec.openapi).resolve(),
-        matrix=(directory / spec.matrix).resolve(),
+        matrix=spec.matrix,
         messages=dict(spec.messages),
         source=source,
     )

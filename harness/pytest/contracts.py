@@ -11,7 +11,8 @@ marked ``contracts`` (the consumer tests) is deselected and nothing else happens
   OpenAPI; per service with an OpenAPI, one breaking-change item against its baseline
   (``--update-baseline`` rewrites the baselines); one coverage item for the manifest;
 - the providers start once, through the fleet lifecycle, on the first item that needs
-  them, and stop at the end of the session; every verification is recorded in the matrix.
+  them, and stop at the end of the session; every verification is recorded in the matrix
+  (git notes: the run leaves the work tree as it found it).
 
 JUnit XML names the items exactly as the terminal does (classname: the pact file).
 """
@@ -399,6 +400,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     lines = list(state.notes)
     if state.session is not None:
+        lines += state.session.notes
         for row in state.session.recorded:
             verdict = "ok" if row.success else "FAILED"
             lines.append(

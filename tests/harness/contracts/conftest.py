@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,28 @@ def write_pact(directory: Path, document: dict[str, Any]) -> Path:
 def baseline(service: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((BASELINES / f"{service}.json").read_text())
     return document
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a throwaway identity (test machines may have none)."""
+    done = subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.strip()
+
+
+def commit_all(
+    repo: Path, message: str = "snapshot", ignore: Iterable[str] = ("__pycache__/",)
+) -> str:
+    """``git init`` (with ``ignore`` as .gitignore) if needed, commit everything in ``repo``;
+    the new commit's full id."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+        (repo / ".gitignore").write_text("".join(f"{line}\n" for line in ignore))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")

@@ -22,7 +22,14 @@ import yaml
 from harness.contracts.messages import MessageRequest, ProducedMessage
 from harness.contracts.pactfile import read_pact
 from harness.contracts.verification import verify_provider
-from tests.harness.contracts.conftest import PACTS, ROOT, http_interaction, pact_document
+from tests.harness.contracts.conftest import (
+    PACTS,
+    ROOT,
+    commit_all,
+    git,
+    http_interaction,
+    pact_document,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -132,9 +139,18 @@ def _can_i_deploy(root: Path, service: str) -> subprocess.CompletedProcess[str]:
 def test_a_provider_that_renames_a_field_fails_naming_it(pytester: pytest.Pytester) -> None:
     root = _project(pytester, field="available")
     _baseline(root)
+    # A clean checkout (pytester's own files ignored): the matrix goes to notes on this commit.
+    commit_all(root, ignore=["__pycache__/", ".cache/", "runpytest-current", "stdout", "stderr"])
     good = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--contracts")
     good.assert_outcomes(passed=5)  # pact, interaction, openapi drift, breaking changes, coverage
-    assert _can_i_deploy(root, "stock").returncode == 0
+    # The run left the tree as it found it, so its own verification answers for it.
+    assert git(root, "status", "--porcelain") == ""
+    assert "matrix: 1 verification(s) recorded in refs/notes/harness-contracts" in good.stdout.str()
+    deployable = _can_i_deploy(root, "stock")
+    assert deployable.returncode == 0, deployable.stdout + deployable.stderr
+    assert f"stock @ {git(root, 'rev-parse', '--short=12', 'HEAD')}: deployable" in (
+        deployable.stdout
+    )
 
     _project_rename(root)
     junit = root / "junit.xml"

@@ -11,9 +11,16 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.contracts.matrix import Matrix, row_for
+from harness.contracts.matrix import row_for
+from harness.contracts.matrix_notes import MatrixNotes
 from harness.contracts.pactfile import read_pact
-from tests.harness.contracts.conftest import ROOT, http_interaction, pact_document, write_pact
+from tests.harness.contracts.conftest import (
+    ROOT,
+    commit_all,
+    http_interaction,
+    pact_document,
+    write_pact,
+)
 
 runner = CliRunner()
 
@@ -29,6 +36,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         tmp_path / "contracts" / "pacts",
         pact_document("gateway", "inventory", http_interaction("stock", path="/stock/S")),
     )
+    commit_all(tmp_path)  # the matrix is kept in git notes
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HARNESS_VERSION", "v1")
     monkeypatch.delenv("PACT_BROKER_BASE_URL", raising=False)
@@ -37,18 +45,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _verified(project: Path, *, failed: list[str]) -> None:
     pact = read_pact(project / "contracts" / "pacts" / "gateway-inventory.json")
-    matrix = Matrix(project / "contracts" / "matrix.json")
-    matrix.record(
-        row_for(
-            pact,
-            consumer_version="v1",
-            provider_version="v1",
-            failed=failed,
-            pending_failed=[],
-            interactions=1,
-        )
+    row = row_for(
+        pact,
+        consumer_version="v1",
+        provider_version="v1",
+        failed=failed,
+        pending_failed=[],
+        interactions=1,
     )
-    matrix.save()
+    MatrixNotes.open(project).record([row])
 
 
 def test_can_i_deploy_exits_0_when_verified_and_1_when_not(project: Path) -> None:

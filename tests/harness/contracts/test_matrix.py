@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from harness.contracts.errors import ContractError
 from harness.contracts.matrix import Matrix, can_i_deploy, row_for
 from harness.contracts.pactfile import PactFile, parse_pact
 from tests.harness.contracts.conftest import http_interaction, pact_document
@@ -28,24 +31,41 @@ def record(matrix: Matrix, p: PactFile, version: str, failed: list[str] | None =
     )
 
 
-def test_recording_the_same_verification_again_does_not_churn(tmp_path: Path) -> None:
-    matrix = Matrix(tmp_path / "matrix.json")
+def test_recording_the_same_verification_again_upserts_its_row() -> None:
+    matrix = Matrix()
     p = pact("web", "stock")
     record(matrix, p, "v1")
-    assert matrix.save() is True
-    again = Matrix.load(tmp_path / "matrix.json")
+    stored = matrix.document()
+    again = Matrix.from_document(stored, "test")
     record(again, p, "v1")
-    assert again.save() is False
+    assert again.document() == stored  # same result: same row, same time, same bytes
     assert len(again.rows) == 1
     record(again, p, "v1", failed=["a"])
-    assert again.save() is True
-    saved = json.loads((tmp_path / "matrix.json").read_text())["verifications"]
+    saved = json.loads(again.document())["verifications"]
     assert [(r["success"], r["failed"]) for r in saved] == [(False, ["a"])]
 
 
-def test_can_i_deploy_needs_a_successful_row_for_every_pact(tmp_path: Path) -> None:
+def test_the_stored_document_does_not_depend_on_the_order_rows_came_in() -> None:
+    source = Matrix()
+    record(source, pact("web", "stock"), "v1")
+    record(source, pact("stock", "ledger"), "v1")
+    one, two = Matrix(), Matrix()
+    for row in source.rows:
+        one.record(row)
+    for row in reversed(source.rows):
+        two.record(row)
+    assert one.rows != two.rows
+    assert one.document() == two.document()
+
+
+def test_a_broken_document_names_where_it_came_from() -> None:
+    with pytest.raises(ContractError, match="refs/notes/x: not a verification matrix"):
+        Matrix.from_document("[1]", "refs/notes/x")
+
+
+def test_can_i_deploy_needs_a_successful_row_for_every_pact() -> None:
     web_stock, stock_db = pact("web", "stock"), pact("stock", "ledger")
-    matrix = Matrix(tmp_path / "m.json")
+    matrix = Matrix()
     record(matrix, web_stock, "v1")
     verdict = can_i_deploy("stock", "v1", [web_stock, stock_db], matrix)
     assert not verdict.deployable
@@ -62,15 +82,15 @@ def test_can_i_deploy_needs_a_successful_row_for_every_pact(tmp_path: Path) -> N
     assert "failed verification: a" in check.reason
 
 
-def test_a_changed_pact_needs_a_new_verification(tmp_path: Path) -> None:
-    matrix = Matrix(tmp_path / "m.json")
+def test_a_changed_pact_needs_a_new_verification() -> None:
+    matrix = Matrix()
     record(matrix, pact("web", "stock"), "v1")
     assert not can_i_deploy("web", "v1", [pact("web", "stock", status=201)], matrix).deployable
 
 
-def test_failed_pending_interactions_do_not_block(tmp_path: Path) -> None:
+def test_failed_pending_interactions_do_not_block() -> None:
     p = pact("web", "stock")
-    matrix = Matrix(tmp_path / "m.json")
+    matrix = Matrix()
     matrix.record(
         row_for(
             p,
@@ -84,7 +104,7 @@ def test_failed_pending_interactions_do_not_block(tmp_path: Path) -> None:
     assert can_i_deploy("web", "v1", [p], matrix).deployable
 
 
-def test_a_service_no_pact_names_is_deployable(tmp_path: Path) -> None:
-    verdict = can_i_deploy("relay", "v1", [pact("web", "stock")], Matrix(tmp_path / "m.json"))
+def test_a_service_no_pact_names_is_deployable() -> None:
+    verdict = can_i_deploy("relay", "v1", [pact("web", "stock")], Matrix())
     assert verdict.checks == ()
     assert verdict.deployable

@@ -7,6 +7,9 @@ import json
 import pytest
 import yaml
 
+from harness.contracts.matrix_notes import MatrixNotes
+from tests.harness.contracts.conftest import commit_all
+
 pytest_plugins = ["pytester"]
 
 CONSUMER_TEST = """
@@ -90,6 +93,7 @@ def test_a_pact_for_a_provider_outside_the_manifest_fails(pytester: pytest.Pytes
         "metadata": {"pactSpecification": {"version": "4.0"}},
     }
     (pacts / "web-billing.json").write_text(json.dumps(pact))
+    commit_all(pytester.path)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--contracts", "-rf")
     result.assert_outcomes(failed=3, passed=1)  # pact, interaction, openapi; coverage passes
     result.stdout.fnmatch_lines(
@@ -99,4 +103,4 @@ def test_a_pact_for_a_provider_outside_the_manifest_fails(pytester: pytest.Pytes
         ]
     )
     # Nothing was verified, so nothing is recorded as verified.
-    assert not (pytester.path / "contracts" / "matrix.json").exists()
+    assert MatrixNotes.open(pytester.path).notes() == {}

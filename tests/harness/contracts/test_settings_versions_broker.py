@@ -34,7 +34,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
 def test_the_repository_names_the_orders_producers() -> None:
     settings = load_settings(ROOT, environ={})
     assert settings.messages == {"orders": "contracts.producers:ORDERS"}
-    assert settings.matrix == ROOT / "contracts" / "matrix.json"
+    assert settings.matrix == "refs/notes/harness-contracts"
 
 
 def test_a_bad_file_names_file_line_and_field(tmp_path: Path) -> None:
@@ -62,7 +62,26 @@ def test_the_version_is_the_commit_and_says_when_the_tree_is_dirty(tmp_path: Pat
     sha = current_version(tmp_path, environ={})
     assert len(sha) == 12
     (tmp_path / "f").write_text("2")
-    assert current_version(tmp_path, environ={}) == f"{sha}+dirty"
+    dirty = current_version(tmp_path, environ={})
+    assert dirty.startswith(f"{sha}+dirty.")
+    # The suffix is the tree of the work tree's content: git's own id of it, once committed.
+    subprocess.run([*git, "commit", "-q", "-am", "two"], check=True)
+    tree = subprocess.run(
+        [*git, "rev-parse", "HEAD^{tree}"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert dirty == f"{sha}+dirty.{tree[:12]}"
+
+
+def test_the_matrix_is_a_notes_ref_not_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "contracts" / "contracts.yaml"
+    path.parent.mkdir()
+    path.write_text("version: 1\nmatrix: matrix.json\n")
+    with pytest.raises(ContractsFileError) as caught:
+        load_settings(tmp_path, environ={})
+    assert str(caught.value).startswith(f"{path}:2: matrix:")
+    assert "git notes ref" in str(caught.value)
+    path.write_text("version: 1\nmatrix: refs/notes/ci/contracts\n")
+    assert load_settings(tmp_path, environ={}).matrix == "refs/notes/ci/contracts"
 
 
 def test_the_broker_comes_from_the_environment() -> None:
