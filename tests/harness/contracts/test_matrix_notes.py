@@ -32,7 +32,7 @@ from tests.harness.contracts.conftest import (
 )
 
 runner = CliRunner()
-PUBLISH = ROOT / ".ci" / "publish-contracts"
+NOTES_SCRIPT = ROOT / ".ci" / "contract-notes"
 
 
 def _project(path: Path) -> Path:
@@ -211,32 +211,41 @@ def test_outside_a_git_repository_nothing_is_recorded_and_can_i_deploy_says_why(
     assert "not in a git repository" in output
 
 
+def _notes_script(action: str, repo: Path) -> None:
+    done = subprocess.run(
+        ["bash", str(NOTES_SCRIPT), action, str(repo)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="the CI script is bash")
-def test_ci_on_main_publishes_its_notes_merged_with_what_others_pushed(tmp_path: Path) -> None:
+def test_ci_publishes_notes_merged_with_others_and_a_fetch_keeps_local_ones(
+    tmp_path: Path,
+) -> None:
     origin = tmp_path / "origin.git"
     seed = _project(tmp_path / "seed")
     commit_all(seed)
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(origin))
-    one, two = tmp_path / "one", tmp_path / "two"
-    git(tmp_path, "clone", "-q", str(origin), str(one))
-    git(tmp_path, "clone", "-q", str(origin), str(two))
-    # Two main runs, each with its own commit and verification, pushing one after the other.
-    for clone, label in ((one, "one"), (two, "two")):
-        (clone / label).write_text(label)
-        commit_all(clone, label)
+    one, two, reader = tmp_path / "one", tmp_path / "two", tmp_path / "reader"
+    for clone in (one, two, reader):
+        git(tmp_path, "clone", "-q", str(origin), str(clone))
+    # Two main runs, each with its own commit and verification, publishing one after the
+    # other: the second one's push is not a fast-forward of the first one's notes.
+    for clone in (one, two):
+        (clone / clone.name).write_text(clone.name)
+        commit_all(clone, clone.name)
         MatrixNotes.open(clone).record([_row(clone, current_version(clone, environ={}))])
     for clone in (one, two):
-        done = subprocess.run(
-            ["bash", str(PUBLISH), str(clone)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        _notes_script("publish", clone)
+    # A developer's clone with a verification of its own fetches main's.
+    MatrixNotes.open(reader).record([_row(reader, current_version(reader, environ={}))])
 
-    reader = tmp_path / "reader"
-    git(tmp_path, "clone", "-q", str(origin), str(reader))
-    git(reader, "fetch", "-q", "origin", f"{DEFAULT_REF}:{DEFAULT_REF}")
+    _notes_script("fetch", reader)
+
     annotated = set(MatrixNotes.open(reader).notes())
-    assert annotated == {git(one, "rev-parse", "HEAD"), git(two, "rev-parse", "HEAD")}
+    assert annotated == {git(c, "rev-parse", "HEAD") for c in (one, two, reader)}
+    assert git(reader, "status", "--porcelain") == ""
