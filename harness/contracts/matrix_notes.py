@@ -93,27 +93,53 @@ class MatrixNotes:
     def matrix(self, version: str | None = None) -> Matrix:
         """The rows that can answer for ``version`` (every row when None).
 
-        A version this harness wrote names its commit, so only that commit's note is read
-        (found by prefix in the notes list: the commit itself need not be fetched); a label
-        from ``HARNESS_VERSION`` may sit on any commit, so every note is read.
+        A version this harness wrote names its commit, so that commit's note is read (found
+        by prefix in the notes list: the commit itself need not have been fetched). A label
+        from ``HARNESS_VERSION`` may sit on any commit, so every note is read; so is every
+        note when the commit's holds no row of ``version`` (a label that looks like hex).
         """
         notes = self.notes()
         found = _COMMIT_VERSION.match(version or "")
         if found:
             prefix = found["commit"]
-            blobs = [blob for commit, blob in notes.items() if commit.startswith(prefix)]
-        else:
-            blobs = list(notes.values())
-        return Matrix([row for blob in blobs for row in self._read(blob).rows])
+            mine = self._read([blob for commit, blob in notes.items() if commit.startswith(prefix)])
+            if any(version in (r.consumer_version, r.provider_version) for r in mine.rows):
+                return mine
+        return self._read(list(notes.values()))
 
     def note(self, commit: str) -> Matrix:
         """The rows recorded on ``commit`` (a full id)."""
-        blob = self.notes().get(commit)
-        return Matrix() if blob is None else self._read(blob)
+        blob = self._git_or_none("notes", "--ref", self.ref, "list", commit)
+        return self._read([blob]) if blob else Matrix()
 
-    def _read(self, blob: str) -> Matrix:
-        where = f"{self.ref} (note {blob[:12]})"
-        return Matrix.from_document(self._git("cat-file", "blob", blob), where)
+    def _read(self, blobs: list[str]) -> Matrix:
+        """The rows of these note blobs, read by one ``git cat-file --batch``."""
+        if not blobs:
+            return Matrix()
+        try:
+            done = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                input="".join(f"{blob}\n" for blob in blobs).encode(),
+                capture_output=True,
+                timeout=_TIMEOUT_S,
+                check=True,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise MatrixStoreError(f"git cat-file: cannot read {self.ref}: {exc}") from exc
+        rows: list[MatrixRow] = []
+        out, at = done.stdout, 0
+        for blob in blobs:
+            # Each object comes as "<id> <type> <size>\n<content>\n".
+            end = out.index(b"\n", at)
+            header = out[at:end].decode().split()
+            if len(header) != 3:
+                raise MatrixStoreError(f"{self.ref}: note {blob[:12]} is missing")
+            size = int(header[2])
+            text = out[end + 1 : end + 1 + size].decode("utf-8", "replace")
+            at = end + 1 + size + 1
+            rows += Matrix.from_document(text, f"{self.ref} (note {blob[:12]})").rows
+        return Matrix(rows)
 
     # --- writing -----------------------------------------------------------------------
 

@@ -172,8 +172,16 @@ def test_a_harness_version_label_is_found_on_whichever_commit_holds_it(tmp_path:
     commit_all(project)
     MatrixNotes.open(project).record([_row(project, "build-7")])
     commit_all(project, "another commit")
+    # A build number looks like a commit prefix; it is still found where it was recorded.
+    MatrixNotes.open(project).record([_row(project, "20261203")])
+    assert len(MatrixNotes.open(project).notes()) == 2
     assert _can_i_deploy(project, "inventory", "--version", "build-7")[0] == 0
+    assert _can_i_deploy(project, "inventory", "--version", "20261203")[0] == 0
     assert _can_i_deploy(project, "inventory", "--version", "build-8")[0] == 1
+    assert {r.provider_version for r in MatrixNotes.open(project).matrix().rows} == {
+        "build-7",
+        "20261203",
+    }
 
 
 def test_writers_at_the_same_time_lose_nothing(tmp_path: Path) -> None:
