@@ -3,6 +3,12 @@
 from harness.faults.base import Fault, ReversibleFault, applied
 from harness.faults.edge import EdgeFaults, ProxyDown, ToxicFault
 from harness.faults.process import Kill, Pause, Restart, Stop
+from harness.faults.recovery import (
+    ProxyRecovery,
+    RecoveryFailed,
+    RecoveryPolicy,
+    RecoveryStep,
+)
 from harness.faults.toxics import (
     TOXIC_TYPES,
     Bandwidth,
@@ -47,7 +53,11 @@ __all__ = [
     "Proxy",
     "ProxyDown",
     "ProxyNotFound",
+    "ProxyRecovery",
     "ProxySpec",
+    "RecoveryFailed",
+    "RecoveryPolicy",
+    "RecoveryStep",
     "ResetPeer",
     "Restart",
     "ReversibleFault",

@@ -29,7 +29,8 @@ import httpx
 from harness.closing import Closing
 from harness.errors import FleetError, HarnessError, InfraError, ServiceNotReadyError
 from harness.faults.edge import EdgeFaults
-from harness.faults.toxiproxy import ToxiproxyClient, edge_to_proxy_name
+from harness.faults.recovery import ProxyRecovery, RecoveryStep
+from harness.faults.toxiproxy import ProxySpec, ToxiproxyClient, edge_to_proxy_name
 from harness.fleet import signals
 from harness.fleet.graph import Edge, EdgeKind, derive_edges, start_waves
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
@@ -98,6 +99,7 @@ class Fleet(Closing):
         self.timings: dict[str, float] = {}
         self.teardown_problems: list[str] = []
         self._toxiproxy: ToxiproxyClient | None = None
+        self._recovery: ProxyRecovery | None = None
         self._toxiproxy_api: str | None = None
         self._toxiproxy_host: str | None = None
         self._created_proxies: list[str] = []
@@ -193,6 +195,12 @@ class Fleet(Closing):
             self._toxiproxy_api = server.api_url
             self._toxiproxy_host = server.endpoint.host
             self._toxiproxy = ToxiproxyClient(server.api_url)
+            # The last resort of a rollback (see harness.faults.recovery) needs a server we
+            # own: an external Toxiproxy is never restarted.
+            owned = _process_of(server) is not None
+            self._recovery = ProxyRecovery(
+                server.api_url, restart_server=self._restart_toxiproxy if owned else None
+            )
 
     def _allocate_ports(self) -> dict[str, int]:
         # Every port is known before anything starts: a proxy's upstream is a callee that
@@ -227,7 +235,21 @@ class Fleet(Closing):
         port = free_port(host) if host == LOOPBACK else 0
         proxy = self._toxiproxy.create_proxy(name, f"{host}:{port}", upstream.address)
         self._created_proxies.append(name)
+        if self._recovery is not None:
+            self._recovery.specs[name] = ProxySpec(name, proxy.listen, proxy.upstream)
         return Endpoint.parse(proxy.listen)
+
+    def _restart_toxiproxy(self) -> None:
+        """Kill and start our Toxiproxy server on its API address (its proxies are lost)."""
+        server = self.provider.toxiproxy()
+        process = _process_of(server)
+        if process is None:
+            raise FleetError("the Toxiproxy server is not ours to restart")
+        process.kill()  # SIGKILL: a hung (or SIGSTOPped) server does not stop gracefully
+        process.start()
+        wait_ready = getattr(server, "wait_ready", None)
+        if callable(wait_ready):
+            wait_ready()
 
     def _create_databases(self) -> dict[tuple[str, str], Future[Any]]:
         jobs: dict[tuple[str, str], Future[Any]] = {}
@@ -334,7 +356,14 @@ class Fleet(Closing):
         found = self.edge_proxy(name)
         if found.proxy is None:
             raise FleetError(f"edge '{name}' has no proxy: this fleet runs unproxied")
-        return EdgeFaults(self.toxiproxy, found.proxy)
+        return EdgeFaults(self.toxiproxy, found.proxy, self._recovery)
+
+    @property
+    def proxy_recovery(self) -> ProxyRecovery:
+        """Restores this fleet's proxies with retries and escalation (rollbacks use it)."""
+        if self._recovery is None:
+            raise FleetError("this fleet runs unproxied: there is no Toxiproxy")
+        return self._recovery
 
     @property
     def toxiproxy(self) -> ToxiproxyClient:
@@ -347,20 +376,19 @@ class Fleet(Closing):
     def toxiproxy_api(self) -> str | None:
         return self._toxiproxy_api
 
-    def reset_faults(self) -> None:
-        """Remove every toxic and re-enable every proxy (Toxiproxy's reset)."""
-        if self._toxiproxy is not None:
-            self._toxiproxy.reset()
+    def reset_faults(self) -> list[RecoveryStep]:
+        """Every proxy enabled without toxics, verified; escalates as
+        :class:`ProxyRecovery` does. Returns the steps it took."""
+        if self._recovery is None:
+            return []
+        return self._recovery.clean_all()
 
-    def clear_edge(self, name: str) -> None:
-        """Remove every toxic from one edge's proxy and enable it again."""
+    def clear_edge(self, name: str) -> list[RecoveryStep]:
+        """Remove every toxic from one edge's proxy and enable it again (verified)."""
         proxy = self.edge_proxy(name).proxy
-        if proxy is None:
-            return
-        client = self.toxiproxy
-        for toxic in client.toxics(proxy):
-            client.remove_toxic(proxy, toxic.name)
-        client.enable(proxy)
+        if proxy is None or self._recovery is None:
+            return []
+        return self._recovery.clean(proxy)
 
     def logs(self, service: str, lines: int | None = None) -> str:
         """The service's log (its last ``lines`` lines when given)."""
@@ -501,6 +529,8 @@ class Fleet(Closing):
             self._attempt(f"delete proxy {name}", lambda n=name: client.delete_proxy(n))
         self._created_proxies.clear()
         self._attempt("close the Toxiproxy client", client.close)
+        if self._recovery is not None:
+            self._attempt("close the Toxiproxy recovery client", self._recovery.close)
 
     def _collect_logs(self) -> None:
         if self.keep_logs is None or not self.workdir.exists():
