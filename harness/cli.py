@@ -8,8 +8,8 @@ run was aborted); see harness.load.outcome.
 
 `harness contracts verify|openapi-check` and `harness can-i-deploy` delegate to
 harness.contracts.command (1: a contract failed / not deployable). `harness fuzz` delegates
-to harness.fuzz.command (1: new fuzzing failures). The command `gameday` is reserved for a
-later issue; it is not registered yet (typer answers "No such command" with exit code 2).
+to harness.fuzz.command (1: new fuzzing failures). `harness gameday` runs a chaos scenario
+(harness.chaos): 0 passed, 1 error (or not restored), 20 deviated, 21 aborted, 22 not-steady.
 """
 
 from __future__ import annotations
@@ -453,3 +453,47 @@ def can_i_deploy(
 
 if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly
     app()
+
+
+# --- gameday (harness.chaos does the work) ---------------------------------------------------
+
+
+@app.command("gameday")
+def gameday(
+    scenario: Annotated[Path, typer.Argument(help="The chaos scenario (YAML).")],
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Where reports go (default: <report_dir>/chaos/<name>).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the timeline; start nothing.")
+    ] = False,
+    manifest: ManifestOption = None,
+    provider: ProviderOption = None,
+) -> None:
+    """Run a game-day: 0 passed, 1 error, 2 bad input, 20 deviated, 21 aborted, 22 not-steady."""
+    from harness.chaos.session import load_for, run_gameday, validate
+    from harness.chaos.timeline import planned
+
+    config = _config(manifest, provider, None)
+
+    def command() -> int:
+        spec = validate(scenario, config=config)
+        if dry_run:
+            for line in planned(spec, load_for(spec)):
+                out.print(escape(line), highlight=False)
+            return 0
+
+        def progress(event: dict[str, Any]) -> None:
+            text = event.get("result") or event.get("action") or event.get("phase") or ""
+            text = text or event.get("step", "")
+            state = f" ({event['state']})" if "state" in event else ""
+            err.print(f"[dim]{event['t']:+7.1f}s {event['kind']}:[/] {escape(text)}{state}")
+
+        result = run_gameday(spec, config=config, report_dir=report_dir, on_progress=progress)
+        colour = "green" if result.passed else "red"
+        out.print(f"[bold {colour}]{result.verdict.value}[/]: {escape(result.reason)}")
+        out.print(f"report: {result.artifacts.get('markdown')}")
+        out.print(f"journal: {result.artifacts.get('journal')}")
+        return result.exit_code
+
+    _run(command)

@@ -167,17 +167,31 @@ class InvariantRegistry:
     """Invariants by name. :data:`registry` is the default one the decorator fills."""
 
     _checks: dict[str, Check] = field(default_factory=dict)
+    # Names of rules that hold only once the fleet is quiet (every saga settled, every event
+    # delivered): a chaos game-day checks them by name after its recovery; check_all()
+    # leaves them out unless named, so a state machine never checks them mid-flight.
+    _eventual: set[str] = field(default_factory=set)
 
-    def invariant(self, name: str) -> Callable[[F], F]:
-        """Register the decorated function under ``name`` (unique per registry)."""
+    def invariant(self, name: str, *, eventual: bool = False) -> Callable[[F], F]:
+        """Register the decorated function under ``name`` (unique per registry).
+
+        ``eventual=True``: it holds only once the fleet is quiet; checked only by name.
+        """
         if not name or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise InvariantError(f"invariant name {name!r}: use letters, digits, '_', '-', '.'")
 
         def register(check: F) -> F:
             self.add(name, check)
+            if eventual:
+                self._eventual.add(name)
             return check
 
         return register
+
+    @property
+    def always(self) -> list[str]:
+        """The invariants that hold at every instant (what check_all() checks by default)."""
+        return [name for name in self.names if name not in self._eventual]
 
     def add(self, name: str, check: Check) -> None:
         present = self._checks.get(name)
@@ -190,6 +204,7 @@ class InvariantRegistry:
 
     def remove(self, name: str) -> None:
         self._checks.pop(name, None)
+        self._eventual.discard(name)
 
     @property
     def names(self) -> list[str]:
@@ -230,8 +245,8 @@ class InvariantRegistry:
     def check_all(
         self, ctx: InvariantContext, names: Iterable[str] | None = None
     ) -> list[InvariantResult]:
-        """Every named invariant (all registered ones by default), in name order."""
-        chosen = self.names if names is None else list(names)
+        """Every named invariant (by default all that hold at every instant), in name order."""
+        chosen = self.always if names is None else list(names)
         for name in chosen:
             self.get(name)  # an unknown name is a usage error, before anything runs
         with ctx.one_pass():
@@ -268,9 +283,9 @@ registry = InvariantRegistry()
 """The default registry: ``@invariant(...)`` adds to it, probes and state machines read it."""
 
 
-def invariant(name: str) -> Callable[[F], F]:
+def invariant(name: str, *, eventual: bool = False) -> Callable[[F], F]:
     """Register a function as the named invariant in the default :data:`registry`."""
-    return registry.invariant(name)
+    return registry.invariant(name, eventual=eventual)
 
 
 def load_invariants(source: str, *, root: Path | None = None) -> None:

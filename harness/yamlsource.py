@@ -162,3 +162,10 @@ def load_model(path: str | Path, model: type[M], *, error: type[SpecError] = Spe
         if found:
             raise error(sorted(found, key=lambda issue: issue.line))
     return result
+
+
+def line_index(path: str | Path) -> _LineIndex:
+    """The lines of every key in a file already validated once, for checks made later
+    (e.g. names a scenario uses that only the fleet can judge)."""
+    _, index = _compose(Path(path), SpecError)
+    return index

@@ -39,7 +39,14 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.load import templates
-from harness.load.plan import PLAN_ENV, RESULT_FILE, SERIES_FILE, STATUS_FILE, Plan
+from harness.load.plan import (
+    LIVE_SERIES_FILE,
+    PLAN_ENV,
+    RESULT_FILE,
+    SERIES_FILE,
+    STATUS_FILE,
+    Plan,
+)
 from harness.load.profiles import TOKEN_REQUEST
 from harness.load.runstats import RunStats
 from harness.load.series import SeriesRecorder
@@ -339,6 +346,9 @@ def _watch(environment: Environment) -> None:
         RUN.peak_users = max(RUN.peak_users, runner.user_count)
         _check_abort(environment, now)
         _write_json(OUT / STATUS_FILE, _status(environment, now))
+        if PLAN.live_series:
+            # A chaos game-day judges its steady state on this while the load runs.
+            _write_json(OUT / LIVE_SERIES_FILE, RUN.recorder.to_json())
         gevent.sleep(PLAN.status_interval_s)
 
 
@@ -412,9 +422,12 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
 
 @events.request.add_listener
 def _on_request(
-    response_time: float | None, exception: BaseException | None = None, **_kwargs: Any
+    response_time: float | None,
+    exception: BaseException | None = None,
+    name: str | None = None,
+    **_kwargs: Any,
 ) -> None:
-    RUN.recorder.record(time.time(), response_time, exception is not None)
+    RUN.recorder.record(time.time(), response_time, exception is not None, name)
 
 
 @events.test_stop.add_listener

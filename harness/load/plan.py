@@ -23,6 +23,8 @@ PLAN_ENV = "HARNESS_LOAD_PLAN"
 RESULT_FILE = "harness-result.json"
 SERIES_FILE = "harness-series.json"
 STATUS_FILE = "harness-status.json"
+# The series so far, rewritten every status interval when the plan asks for it (chaos).
+LIVE_SERIES_FILE = "harness-series-live.json"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Plan:
     # key, condition, delay_abort_eval_s of each threshold with abort_on_fail.
     abort_thresholds: list[dict[str, Any]] = field(default_factory=list)
     status_interval_s: float = 1.0
+    live_series: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -85,6 +88,7 @@ def compile_plan(
     *,
     run_id: str | None = None,
     workers: int | None = None,
+    live_series: bool = False,
 ) -> Plan:
     run = run_id or uuid.uuid4().hex[:8]
     stages = compile_stages(
@@ -108,6 +112,7 @@ def compile_plan(
         stages=stages,
         out_dir=str(out_dir),
         workers=profile.workers if workers is None else workers,
+        live_series=live_series,
         open_model=profile.open_model,
         max_users=profile.max_users,
         max_lag_s=profile.max_lag,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -133,8 +134,13 @@ def run_locust(
     locustfiles: Sequence[Path] = (),
     on_status: StatusCallback | None = None,
     grace_s: float = _GRACE,
+    stop: threading.Event | None = None,
 ) -> LocustOutput:
-    """Run ``plan`` to its end (or its abort) and return what Locust left behind."""
+    """Run ``plan`` to its end (or its abort) and return what Locust left behind.
+
+    Setting ``stop`` ends the run early the way Locust ends on SIGTERM: the master writes
+    its statistics and our result files, so an early end is still a result (a chaos
+    game-day stops its load once the recovery is proven)."""
     raw.mkdir(parents=True, exist_ok=True)
     for stale in (RESULT_FILE, SERIES_FILE, STATUS_FILE, f"{STATS_PREFIX}.json"):
         (raw / stale).unlink(missing_ok=True)
@@ -146,6 +152,9 @@ def run_locust(
         for process in processes:
             process.start()
         while master.running:
+            if stop is not None and stop.is_set():
+                master.stop(_STOP_TIMEOUT)
+                break
             if on_status is not None:
                 status = read_status(raw / STATUS_FILE)
                 if status is not None:

@@ -47,18 +47,34 @@ class SecondBucket:
 
 
 class SeriesRecorder:
-    """Per-second buckets, plus the user count sampled each second."""
+    """Per-second buckets (in total and per request name), plus the user count each second.
+
+    The per-name buckets are what a chaos game-day judges its per-endpoint SLOs on, window
+    by window (a fault's window, the recovery after it).
+    """
 
     def __init__(self, *, reports_to_master: bool = False) -> None:
         self.seconds: dict[int, SecondBucket] = {}
+        self.endpoints: dict[str, dict[int, SecondBucket]] = {}
         self.users: dict[int, int] = {}
         self._unsent: dict[int, SecondBucket] = {}
+        self._unsent_endpoints: dict[str, dict[int, SecondBucket]] = {}
         # A worker keeps only what it has not sent yet; everyone else keeps everything.
-        self._targets = (self._unsent,) if reports_to_master else (self.seconds,)
+        self._reports = reports_to_master
 
-    def record(self, when: float, response_time_ms: float | None, failed: bool) -> None:
+    def record(
+        self, when: float, response_time_ms: float | None, failed: bool, name: str | None = None
+    ) -> None:
         second = int(when)
-        for target in self._targets:
+        totals, by_name = (
+            (self._unsent, self._unsent_endpoints)
+            if self._reports
+            else (self.seconds, self.endpoints)
+        )
+        targets = [totals]
+        if name is not None:
+            targets.append(by_name.setdefault(name, {}))
+        for target in targets:
             slot = target.get(second)
             if slot is None:
                 slot = target[second] = SecondBucket()
@@ -73,13 +89,25 @@ class SeriesRecorder:
 
     def drain(self) -> dict[str, Any]:
         """What was recorded since the last drain, as JSON (a worker's report to the master)."""
-        drained = {str(k): v.to_json() for k, v in self._unsent.items()}
-        self._unsent.clear()  # in place: record() writes through self._targets
+        drained: dict[str, Any] = {str(k): v.to_json() for k, v in self._unsent.items()}
+        if self._unsent_endpoints:
+            drained[_ENDPOINTS] = {
+                name: {str(k): v.to_json() for k, v in seconds.items()}
+                for name, seconds in self._unsent_endpoints.items()
+            }
+        self._unsent.clear()
+        self._unsent_endpoints.clear()
         return drained
 
     def absorb(self, drained: Mapping[str, Any]) -> None:
         """Merge a worker's drained recording (on the master)."""
         for second, data in drained.items():
+            if second == _ENDPOINTS:
+                for name, seconds in data.items():
+                    mine = self.endpoints.setdefault(name, {})
+                    for at, bucket in seconds.items():
+                        mine.setdefault(int(at), SecondBucket()).add(SecondBucket.from_json(bucket))
+                continue
             bucket = SecondBucket.from_json(data)
             slot = self.seconds.setdefault(int(second), SecondBucket())
             slot.add(bucket)
@@ -96,7 +124,31 @@ class SeriesRecorder:
         return {
             "seconds": {str(k): v.to_json() for k, v in sorted(self.seconds.items())},
             "users": {str(k): v for k, v in sorted(self.users.items())},
+            "endpoints": {
+                name: {str(k): v.to_json() for k, v in sorted(seconds.items())}
+                for name, seconds in sorted(self.endpoints.items())
+            },
         }
+
+
+# The key under which a worker's drained report carries its per-name buckets.
+_ENDPOINTS = "endpoints"
+
+
+def window_of(
+    recorded: Mapping[str, Any], start: float, end: float, endpoint: str | None = None
+) -> SecondBucket:
+    """Everything a recording (``SeriesRecorder.to_json()``) holds in whole seconds within
+    [start, end), in total or for one request name (an unknown name: an empty bucket)."""
+    if endpoint is None:
+        seconds = recorded.get("seconds", {})
+    else:
+        seconds = recorded.get("endpoints", {}).get(endpoint, {})
+    total = SecondBucket()
+    for second, data in seconds.items():
+        if start <= int(second) < end:
+            total.add(SecondBucket.from_json(data))
+    return total
 
 
 @dataclass(frozen=True)

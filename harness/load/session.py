@@ -9,6 +9,7 @@ target service) are raised before anything starts.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,12 +89,17 @@ def run_profile(
     workers: int | None = None,
     on_status: StatusCallback | None = None,
     step_summary: bool = True,
+    live_series: bool = False,
+    stop: threading.Event | None = None,
 ) -> LoadResult:
     """Run a profile and write its reports; the :class:`LoadResult` carries the verdict.
 
     Raises :class:`LoadProfileError` / :class:`BaselineError` on bad input (nothing
     started) and :class:`HarnessError` when the run could not be made (an error report is
     written first, so a pull request still gets a comment saying so).
+
+    ``live_series`` keeps ``raw/harness-series-live.json`` current while the load runs (a
+    chaos game-day reads it); setting ``stop`` ends the load early, as a result.
     """
     spec = profile if isinstance(profile, LoadProfile) else load_profile(profile)
     before = load_baseline(baseline) if isinstance(baseline, Path) else baseline
@@ -105,11 +111,18 @@ def run_profile(
     try:
         with target_url(spec, fleet=fleet, config=config, base_url=base_url) as url:
             facts["target_url"] = url
-            plan = compile_plan(spec, url, raw, run_id=run_id, workers=workers)
+            plan = compile_plan(
+                spec, url, raw, run_id=run_id, workers=workers, live_series=live_series
+            )
             run_setup(spec, url, plan.vars, run_id)
             locustfiles = [Path(spec.locustfile)] if spec.locustfile else []
             output = run_locust(
-                plan, raw, html=out / "locust.html", locustfiles=locustfiles, on_status=on_status
+                plan,
+                raw,
+                html=out / "locust.html",
+                locustfiles=locustfiles,
+                on_status=on_status,
+                stop=stop,
             )
     except SpecError:
         raise

@@ -89,3 +89,31 @@ def sagas_consistent(ctx: InvariantContext) -> None:
                 violated(f"order {order_id} {status}, reservation still {reservation}")
             if amounts:
                 violated(f"order {order_id} {status}, still captured {amounts}")
+
+
+# --- eventual rules: they hold once the fleet is quiet (a chaos game-day's recovery) -------
+# Registered with eventual=True, so the fuzz state machine (which checks every invariant
+# after every step, while sagas run) leaves them out; scenarios name them in `after`.
+
+
+@invariant("sagas_settled", eventual=True)
+def sagas_settled(ctx: InvariantContext) -> None:
+    """No saga is stuck: every known order reached CONFIRMED, COMPENSATED or CANCELLED."""
+    stuck = {
+        o: order["status"] for o, order in _orders(ctx).items() if order["status"] not in SETTLED
+    }
+    if stuck:
+        shown = ", ".join(f"{o} {s}" for o, s in sorted(stuck.items())[:5])
+        violated(f"{len(stuck)} order(s) not settled: {shown}")
+
+
+@invariant("events_delivered", eventual=True)
+def events_delivered(ctx: InvariantContext) -> None:
+    """Each CONFIRMED order has its shipment (its event arrived and took effect once: a
+    shipment per order, by order id); a COMPENSATED one has none."""
+    for order_id, order in _orders(ctx).items():
+        response = ctx.get("shipping", f"/shipments/{order_id}")
+        if order["status"] == "CONFIRMED" and response.status_code != 200:
+            violated(f"order {order_id} CONFIRMED but shipping has no shipment")
+        if order["status"] == "COMPENSATED" and response.status_code != 404:
+            violated(f"order {order_id} COMPENSATED but shipping has a shipment")

@@ -1,0 +1,19 @@
+"""Chaos game-days from scenario files: a steady-state hypothesis checked before, during and
+after timed faults under load, with rollbacks that always run and a journal and reports.
+
+The core entry is :func:`harness.chaos.session.run_gameday`; the CLI (``harness gameday``)
+and the pytest plugin (``pytest --chaos``) only adapt it. Nothing here imports pytest,
+typer or rich.
+"""
+
+from harness.chaos.outcome import EXIT_CODES, GameDayResult, Verdict
+from harness.chaos.scenario import Scenario, ScenarioError, load_scenario
+
+__all__ = [
+    "EXIT_CODES",
+    "GameDayResult",
+    "Scenario",
+    "ScenarioError",
+    "Verdict",
+    "load_scenario",
+]

@@ -1,0 +1,277 @@
+"""The steady-state checks: SLOs over windows of the load's series, HTTP probes, invariants.
+
+Each check gives a :class:`CheckResult` for one phase at one moment. SLOs are judged on
+the load's per-second series (per request name), window by window; probes and invariants
+are live requests to the fleet's services (their own URLs, never through a proxy: a probe
+must see the service, not the fault on an edge in front of it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from harness.chaos.scenario import UPPER_BOUNDED, AbortWhen, Probe, Slo
+from harness.invariants import InvariantContext, InvariantRegistry
+from harness.load import histogram, templates
+from harness.load.series import SecondBucket, window_of
+
+# Fewer requests than this in a window judge nothing (a latency percentile of 2 requests
+# is noise); the check says so instead of passing.
+MIN_REQUESTS = 5
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check in one phase. ``error``: it could not be made (not a deviation)."""
+
+    check: str
+    kind: str  # slo | probe | invariant | abort
+    phase: str  # before | during | after
+    at_s: float  # seconds since the method's start (negative: before it)
+    ok: bool
+    observed: float | str | None = None
+    expected: str = ""
+    message: str = ""
+    error: bool = False
+    window: tuple[float, float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["at_s"] = round(self.at_s, 3)
+        if self.window is not None:
+            data["window"] = [round(self.window[0], 3), round(self.window[1], 3)]
+        return data
+
+    def __str__(self) -> str:
+        state = "ok" if self.ok else ("could not be checked" if self.error else "DEVIATED")
+        seen = f" (observed {_fmt(self.observed)}, expected {self.expected})" if not self.ok else ""
+        why = f": {self.message}" if self.message and not self.ok else ""
+        return f"[{self.phase} @{self.at_s:+.1f}s] {self.check}: {state}{seen}{why}"
+
+
+def _fmt(value: float | str | None) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+# --- load metrics -----------------------------------------------------------------------------
+
+
+def metric_value(metric: str, bucket: SecondBucket, seconds: float) -> float | None:
+    """``metric`` over one window's bucket; None when the window has nothing to judge."""
+    if metric == "requests":
+        return float(bucket.requests)
+    if metric == "rps":
+        return bucket.requests / seconds if seconds > 0 else None
+    if bucket.requests < MIN_REQUESTS:
+        return None
+    if metric == "error_rate":
+        return bucket.failures / bucket.requests
+    quantile = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99, "max_ms": 1.0}[metric]
+    if not bucket.histogram:
+        return None
+    return histogram.percentile(bucket.histogram, quantile)
+
+
+def window_metric(
+    recorded: Mapping[str, Any], metric: str, endpoint: str, start: float, end: float
+) -> tuple[float | None, int]:
+    bucket = window_of(recorded, start, end, None if endpoint == "*" else endpoint)
+    return metric_value(metric, bucket, end - start), bucket.requests
+
+
+def judge_slo(
+    slo: Slo,
+    recorded: Mapping[str, Any],
+    phase: str,
+    start: float,
+    end: float,
+    origin: float,
+) -> CheckResult:
+    """``slo`` over the whole seconds in [start, end) (wall clock); ``origin`` is t=0."""
+    value, requests = window_metric(recorded, slo.metric, slo.endpoint, start, end)
+    expected = f"<= {slo.max:g}" if slo.max is not None else f">= {slo.min:g}"
+    window = (start - origin, end - origin)
+    common = {
+        "check": slo.label,
+        "kind": "slo",
+        "phase": phase,
+        "at_s": end - origin,
+        "expected": expected,
+        "window": window,
+    }
+    if value is None:
+        return CheckResult(
+            ok=False,
+            error=True,
+            message=f"{requests} requests in the window: too few to judge",
+            **common,  # type: ignore[arg-type]
+        )
+    ok = value <= slo.max if slo.max is not None else value >= (slo.min or 0.0)
+    return CheckResult(ok=ok, observed=value, **common)  # type: ignore[arg-type]
+
+
+def abort_breached(
+    rule: AbortWhen, recorded: Mapping[str, Any], start: float, end: float
+) -> float | None:
+    """The observed value when ``rule`` is beyond its bound in [start, end), else None."""
+    value, _ = window_metric(recorded, rule.metric, rule.endpoint, start, end)
+    if value is None:
+        return None
+    if rule.max is not None and value > rule.max:
+        return value
+    if rule.min is not None and value < rule.min:
+        return value
+    return None
+
+
+def upper_bounded(metric: str) -> bool:
+    return metric in UPPER_BOUNDED
+
+
+# --- probes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ProbeRunner:
+    """Runs HTTP probes and invariants against the fleet's services."""
+
+    urls: Mapping[str, str]
+    registry: InvariantRegistry
+    variables: dict[str, Any]
+    context: InvariantContext
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(trust_env=False))
+    seq: int = 0
+
+    def close(self) -> None:
+        self.http.close()
+        self.context.close()
+
+    def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        body: Any,
+        timeout: float,
+    ) -> httpx.Response:
+        self.seq += 1
+        values = {**self.variables, "seq": self.seq}
+        url = self.urls[service] + templates.render(path, values)
+        return self.http.request(
+            method,
+            url,
+            headers=templates.render(dict(headers), values),
+            json=templates.render(body, values) if body is not None else None,
+            timeout=timeout,
+        )
+
+    def remember(self, remember: Mapping[str, str], response: httpx.Response) -> None:
+        if not remember:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        for kind, path in remember.items():
+            try:
+                self.context.remember(kind, str(templates.extract(body, path)))
+            except KeyError:
+                continue
+
+    def run(self, probe: Probe, phase: str, at_s: float) -> CheckResult:
+        if probe.invariant is not None:
+            return self._invariant(probe, phase, at_s)
+        return self._http(probe, phase, at_s)
+
+    def _invariant(self, probe: Probe, phase: str, at_s: float) -> CheckResult:
+        assert probe.invariant is not None
+        with self.context.one_pass():
+            result = self.registry.check(probe.invariant, self.context)
+        return CheckResult(
+            check=probe.label,
+            kind="invariant",
+            phase=phase,
+            at_s=at_s,
+            ok=result.ok,
+            observed="holds" if result.ok else "violated",
+            expected="holds",
+            message=result.message,
+            error=result.error,
+        )
+
+    def _http(self, probe: Probe, phase: str, at_s: float) -> CheckResult:
+        request = probe.http
+        assert request is not None
+        statuses = probe.expect_status or [200]
+        common: dict[str, Any] = {"check": probe.label, "kind": "probe", "phase": phase}
+        began = time.perf_counter()
+        try:
+            response = self.request(
+                request.service,
+                request.method,
+                request.path,
+                headers=request.headers,
+                body=request.json_body,
+                timeout=request.timeout,
+            )
+        except httpx.HTTPError as exc:
+            took = (time.perf_counter() - began) * 1000
+            return CheckResult(
+                at_s=at_s,
+                ok=False,
+                observed=f"{type(exc).__name__} after {took:.0f} ms",
+                expected=f"status {statuses}",
+                message=str(exc) or type(exc).__name__,
+                **common,
+            )
+        took_ms = (time.perf_counter() - began) * 1000
+        if response.status_code not in statuses:
+            return CheckResult(
+                at_s=at_s,
+                ok=False,
+                observed=f"status {response.status_code}",
+                expected=f"status {statuses}",
+                message=response.text[:200],
+                **common,
+            )
+        if probe.max_latency_ms is not None and took_ms > probe.max_latency_ms:
+            return CheckResult(
+                at_s=at_s,
+                ok=False,
+                observed=took_ms,
+                expected=f"latency <= {probe.max_latency_ms:g} ms",
+                **common,
+            )
+        mismatch = _json_mismatch(response, probe.expect_json)
+        if mismatch is not None:
+            return CheckResult(
+                at_s=at_s, ok=False, observed=mismatch[0], expected=mismatch[1], **common
+            )
+        self.remember(probe.remember, response)
+        return CheckResult(at_s=at_s, ok=True, observed=took_ms, expected="", **common)
+
+
+def _json_mismatch(response: httpx.Response, expected: Mapping[str, Any]) -> tuple[str, str] | None:
+    if not expected:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return ("a body that is not JSON", "JSON")
+    for path, want in expected.items():
+        try:
+            got = templates.extract(body, path)
+        except KeyError:
+            return (f"{path} missing", f"{path} == {want!r}")
+        if got != want:
+            return (f"{path} == {got!r}", f"{path} == {want!r}")
+    return None
