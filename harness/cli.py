@@ -451,10 +451,6 @@ def can_i_deploy(
     )
 
 
-if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly
-    app()
-
-
 # --- gameday (harness.chaos does the work) ---------------------------------------------------
 
 
@@ -487,7 +483,8 @@ def gameday(
             text = event.get("result") or event.get("action") or event.get("phase") or ""
             text = text or event.get("step", "")
             state = f" ({event['state']})" if "state" in event else ""
-            err.print(f"[dim]{event['t']:+7.1f}s {event['kind']}:[/] {escape(text)}{state}")
+            when = float(event.get("t", 0.0))
+            err.print(f"[dim]{when:+7.1f}s {event['kind']}:[/] {escape(str(text))}{state}")
 
         result = run_gameday(spec, config=config, report_dir=report_dir, on_progress=progress)
         colour = "green" if result.passed else "red"
@@ -497,3 +494,7 @@ def gameday(
         return result.exit_code
 
     _run(command)
+
+
+if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly
+    app()

@@ -26,8 +26,13 @@ from harness.pytest import INI
 from harness.pytest import harness_config as resolve_config
 
 # Suites implemented in modules of their own (harness/pytest/), registered with the plugin.
-pytest_plugins = ["harness.pytest.load", "harness.pytest.contracts", "harness.pytest.fuzz"]
-_IMPLEMENTED_SUITES = {"load", "contracts", "fuzz"}
+pytest_plugins = [
+    "harness.pytest.load",
+    "harness.pytest.contracts",
+    "harness.pytest.fuzz",
+    "harness.pytest.chaos",
+]
+_IMPLEMENTED_SUITES = {"load", "contracts", "fuzz", "chaos"}
 
 _RESERVED_SUITES = {
     "contracts": "run the contract suites: consumer pacts and provider verification",

@@ -7,11 +7,15 @@ be ready again when they start it.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.chaos.scenario import Action, FaultSpec
+import httpx
+
+from harness.chaos.scenario import Action, Burst, FaultSpec
 from harness.errors import FleetError
 from harness.faults.base import ReversibleFault
 from harness.faults.process import Kill, Pause, Restart, Stop
@@ -39,6 +43,73 @@ class Start(ReversibleFault):
         """Nothing to undo."""
 
 
+Send = Callable[[], httpx.Response]
+
+
+class BurstFault(ReversibleFault):
+    """A traffic spike: ``concurrency`` threads send requests back to back until reverted.
+    It counts the answers by status, and the 5xx, connection failures and the throttling
+    answers without a Retry-After header."""
+
+    def __init__(self, spec: Burst, send: Send) -> None:
+        super().__init__()
+        self.spec = spec
+        self.send = send
+        self.description = f"burst x{spec.concurrency}"
+        self.statuses: Counter[int] = Counter()
+        self.failures: Counter[str] = Counter()
+        self.missing_retry_after = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def _inject(self) -> None:
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"burst-{i}", daemon=True)
+            for i in range(self.spec.concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                response = self.send()
+            except httpx.HTTPError as exc:
+                with self._lock:
+                    self.failures[type(exc).__name__] += 1
+                continue
+            with self._lock:
+                self.statuses[response.status_code] += 1
+                if (
+                    response.status_code in self.spec.retry_after_on
+                    and "retry-after" not in response.headers
+                ):
+                    self.missing_retry_after += 1
+
+    def _revert(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def problems(self) -> list[str]:
+        found = []
+        unexpected = {s: n for s, n in self.statuses.items() if s not in self.spec.allowed_status}
+        if unexpected:
+            found.append(f"unexpected statuses {dict(sorted(unexpected.items()))}")
+        if self.failures:
+            found.append(f"failed requests {dict(self.failures)}")
+        if self.missing_retry_after:
+            found.append(f"{self.missing_retry_after} throttled answers without Retry-After")
+        if not self.statuses:
+            found.append("the burst got no answer at all")
+        return found
+
+    def summary(self) -> str:
+        return f"statuses {dict(sorted(self.statuses.items()))}"
+
+
 def process_of(fleet: Fleet, name: str) -> tuple[ManagedProcess, Callable[[], None] | None]:
     """The process behind a service or an infra server, and how to await it."""
     if name in fleet.services:
@@ -51,7 +122,13 @@ def process_of(fleet: Fleet, name: str) -> tuple[ManagedProcess, Callable[[], No
     return process, (wait_ready if callable(wait_ready) else None)
 
 
-def build_fault(fleet: Fleet, spec: FaultSpec) -> ReversibleFault:
+def build_fault(
+    fleet: Fleet, spec: FaultSpec, send: Callable[[Burst], Send] | None = None
+) -> ReversibleFault:
+    if spec.burst is not None:
+        if send is None:
+            raise FleetError("a burst needs an HTTP sender")
+        return BurstFault(spec.burst, send(spec.burst))
     if spec.edge is not None:
         faults = fleet.edge(spec.edge)
         if spec.down:

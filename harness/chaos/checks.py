@@ -8,6 +8,7 @@ must see the service, not the fault on an edge in front of it).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -174,6 +175,14 @@ class ProbeRunner:
             timeout=timeout,
         )
 
+    def save(self, save: Mapping[str, str], response: httpx.Response) -> None:
+        """Values of the answer as variables for later templates (a token, an id)."""
+        if not save:
+            return
+        body = response.json()
+        for name, path in save.items():
+            self.variables[name] = templates.extract(body, path)
+
     def remember(self, remember: Mapping[str, str], response: httpx.Response) -> None:
         if not remember:
             return
@@ -202,7 +211,7 @@ class ProbeRunner:
             phase=phase,
             at_s=at_s,
             ok=result.ok,
-            observed="holds" if result.ok else "violated",
+            observed="holds" if result.ok else ("not checked" if result.error else "violated"),
             expected="holds",
             message=result.message,
             error=result.error,
@@ -251,6 +260,16 @@ class ProbeRunner:
                 expected=f"latency <= {probe.max_latency_ms:g} ms",
                 **common,
             )
+        for header, pattern in probe.expect_headers.items():
+            value = response.headers.get(header)
+            if value is None or re.fullmatch(pattern, value) is None:
+                return CheckResult(
+                    at_s=at_s,
+                    ok=False,
+                    observed=f"{header}: {value}",
+                    expected=f"{header} matching {pattern}",
+                    **common,
+                )
         mismatch = _json_mismatch(response, probe.expect_json)
         if mismatch is not None:
             return CheckResult(

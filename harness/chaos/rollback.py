@@ -10,6 +10,7 @@ could not be restored.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +84,9 @@ class Rollback:
     def _add(self, step: RollbackStep) -> None:
         self.report.steps.append(step)
         if self.on_step is not None:
-            self.on_step(step)
+            # A progress display that fails must not stop a rollback.
+            with contextlib.suppress(Exception):
+                self.on_step(step)
 
     def _recovery_steps(self, steps: Sequence[RecoveryStep]) -> None:
         # The escalation of a proxy restore shows as steps of its own, when there was one.

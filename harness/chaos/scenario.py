@@ -121,6 +121,9 @@ class Probe(_Strict):
     expect_json: dict[str, Any] = Field(
         default_factory=dict, description="dotted path -> the value it must hold"
     )
+    expect_headers: dict[str, str] = Field(
+        default_factory=dict, description="header -> a regular expression its value must match"
+    )
     max_latency_ms: float | None = Field(default=None, gt=0)
     remember: dict[Name, str] = Field(
         default_factory=dict,
@@ -141,7 +144,11 @@ class Probe(_Strict):
         if (self.http is None) == (self.invariant is None):
             raise ValueError("give either http or invariant")
         if self.invariant is not None and (
-            self.expect_status or self.expect_json or self.max_latency_ms or self.remember
+            self.expect_status
+            or self.expect_json
+            or self.expect_headers
+            or self.max_latency_ms
+            or self.remember
         ):
             raise ValueError("expect_*, max_latency_ms and remember apply to http probes only")
         return self
@@ -200,6 +207,23 @@ class SetupRequest(HttpRequest):
 
     expect_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(default=[200, 201])
     remember: dict[Name, str] = Field(default_factory=dict)
+    save: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict,
+        description="variable -> dotted path in the JSON answer, for later templates",
+    )
+
+
+class Burst(_Strict):
+    """Requests as fast as ``concurrency`` threads can send them, for the action's duration
+    (a traffic spike). Its answers become a check: never a 5xx or a connection failure, and
+    every status in ``retry_after_on`` carries a Retry-After header."""
+
+    request: HttpRequest
+    concurrency: int = Field(default=8, ge=1, le=64)
+    allowed_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default=[200, 429], description="statuses the burst may get"
+    )
+    retry_after_on: list[Annotated[int, Field(ge=100, le=599)]] = Field(default=[429, 503])
 
 
 # --- the method -----------------------------------------------------------------------------
@@ -216,9 +240,14 @@ class FaultSpec(_Strict):
     down: bool = Field(default=False, description="the edge's proxy disabled")
     service: Name | None = Field(default=None, description="a service or infra server")
     action: ProcessAction | None = None
+    burst: Burst | None = Field(default=None, description="a traffic spike (needs a duration)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> FaultSpec:
+        if self.burst is not None:
+            if self.edge is not None or self.service is not None:
+                raise ValueError("a burst takes no edge or service")
+            return self
         if self.edge is not None:
             if self.service is not None or self.action is not None:
                 raise ValueError("an edge fault takes no service or action")
@@ -242,11 +271,14 @@ class FaultSpec(_Strict):
             if self.toxic is not None or self.down or self.attributes:
                 raise ValueError("a process fault takes no toxic, down or attributes")
         else:
-            raise ValueError("give an edge (a toxic or down) or a service (an action)")
+            raise ValueError("give an edge (a toxic or down), a service (an action) or a burst")
         return self
 
     @property
     def label(self) -> str:
+        if self.burst is not None:
+            r = self.burst.request
+            return f"burst {r.method} {r.service}{r.path} x{self.burst.concurrency}"
         if self.edge is not None:
             if self.down:
                 return f"{self.edge} down"
@@ -348,6 +380,8 @@ class Scenario(_Strict):
                 yield Problem(("steady_state", "probes", index), f"probe '{label}' twice")
         for index, action in enumerate(self.method):
             fault = action.fault
+            if fault.burst is not None and action.duration is None:
+                yield Problem(("method", index, "duration"), "a burst needs a duration")
             if fault.action in ("restart", "start") and action.duration is not None:
                 yield Problem(
                     ("method", index, "duration"),
@@ -407,6 +441,15 @@ def fleet_problems(
                 Problem(
                     ("steady_state", "probes", index, "http", "service"),
                     f"no service '{probe.http.service}'",
+                )
+            )
+    for index, action in enumerate(scenario.method):
+        burst = action.fault.burst
+        if burst is not None and burst.request.service not in known_services:
+            found.append(
+                Problem(
+                    ("method", index, "fault", "burst", "request", "service"),
+                    f"no service '{burst.request.service}'",
                 )
             )
     for index, request in enumerate(scenario.setup):

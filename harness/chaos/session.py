@@ -25,12 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.chaos.actions import ActionRecord, build_fault
+import httpx
+
+from harness.chaos.actions import ActionRecord, BurstFault, build_fault
 from harness.chaos.checks import CheckResult, ProbeRunner, abort_breached, judge_slo
 from harness.chaos.outcome import GameDayResult, Verdict, decide
 from harness.chaos.reports import write_reports
 from harness.chaos.rollback import Rollback, RollbackReport
 from harness.chaos.scenario import (
+    Burst,
     Scenario,
     ScenarioError,
     fleet_problems,
@@ -283,6 +286,10 @@ class _GameDay:
                     f"answered {response.status_code}: {response.text[:200]}"
                 )
             self.probes.remember(request.remember, response)
+            try:
+                self.probes.save(request.save, response)
+            except (KeyError, ValueError) as exc:
+                raise GameDayError(f"setup[{index}]: save {exc}") from exc
 
     def start_load(self, profile: LoadProfile | None) -> None:
         if profile is None:
@@ -394,7 +401,7 @@ class _GameDay:
         record.started_s = self.rel(time.time())
         self.emit("action", action=action.label, state="start")
         try:
-            fault = build_fault(self.fleet, action.fault)
+            fault = build_fault(self.fleet, action.fault, self._sender)
             self.faults.append((action.label, fault))
             fault.inject()
         except Exception as exc:
@@ -403,11 +410,37 @@ class _GameDay:
         self.by_action[index] = fault
         record.active_s = self.rel(time.time())
 
+    def _sender(self, burst: Burst) -> Callable[[], httpx.Response]:
+        request = burst.request
+        return lambda: self.probes.request(
+            request.service,
+            request.method,
+            request.path,
+            headers=request.headers,
+            body=request.json_body,
+            timeout=request.timeout,
+        )
+
     def _revert(self, index: int) -> None:
         fault = self.by_action.pop(index, None)
         record = self.records[index]
         if fault is None:
             return
+        if isinstance(fault, BurstFault):
+            fault.revert()
+            problems = fault.problems()
+            self.checks.append(
+                CheckResult(
+                    check=f"{record.label}: never a 5xx, throttled with Retry-After",
+                    kind="probe",
+                    phase="during",
+                    at_s=self.rel(time.time()),
+                    ok=not problems,
+                    observed=fault.summary(),
+                    expected="only allowed statuses, Retry-After on each throttled answer",
+                    message="; ".join(problems),
+                )
+            )
         self.emit("action", action=record.label, state="revert")
         try:
             fault.revert()
@@ -603,7 +636,9 @@ def _finish(day: _GameDay | None, fleet: Fleet, progress: Progress | None) -> Ro
 
     def step(rollback_step: Any) -> None:
         if progress is not None:
-            progress({"kind": "rollback", "step": rollback_step.action, "ok": rollback_step.ok})
+            t = day.rel(time.time()) if day is not None else 0.0
+            event = {"kind": "rollback", "t": t, "step": rollback_step.action}
+            progress({**event, "ok": rollback_step.ok})
 
     faults = day.faults if day is not None else []
     report = Rollback(fleet, on_step=step).run(faults)

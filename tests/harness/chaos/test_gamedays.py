@@ -1,0 +1,168 @@
+"""Game-days on a purpose-built fleet: broken resilience is caught, and the rollbacks hold
+when the run is interrupted (Ctrl-C twice, SIGTERM). Real Toxiproxy, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from harness.chaos.outcome import Verdict
+from harness.chaos.session import run_gameday
+from harness.fleet.launch import launch_from_config
+
+from .conftest import LATENCY_SCENARIO, MakeConfig, WriteScenario, mini_fleet
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_caller_without_a_timeout_deviates_under_latency(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    result = run_gameday(
+        write_scenario(LATENCY_SCENARIO),
+        config=mini_config(mini_fleet(call_timeout="")),
+        report_dir=tmp_path / "out",
+        step_summary=False,
+    )
+    assert result.verdict is Verdict.DEVIATED, result.reason
+    assert result.exit_code == 20
+    failed = {(c.phase, c.check) for c in result.failed_checks()}
+    assert ("during", "a answers /call within 1 s") in failed
+    assert all(c.ok for c in result.checks if c.phase == "before")
+    assert result.rollback.restored
+    journal = json.loads((tmp_path / "out" / "journal.json").read_text())
+    assert journal["verdict"] == "deviated"
+    assert journal["actions"][0]["active_s"] is not None
+
+
+def test_the_same_caller_with_a_timeout_passes(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    """The control: the scenario is not simply impossible to pass; on a fleet the harness
+    was not written for (command:, no OpenAPI, /health/ready, HTML error pages)."""
+    result = run_gameday(
+        write_scenario(LATENCY_SCENARIO),
+        config=mini_config(mini_fleet(call_timeout="0.3")),
+        report_dir=tmp_path / "out",
+        step_summary=False,
+    )
+    assert result.verdict is Verdict.PASSED, result.reason
+    during = [c for c in result.checks if c.phase == "during"]
+    assert during
+    assert all(c.ok for c in during)
+    assert (tmp_path / "out" / "report.md").read_text().count("PASSED") == 1
+    assert (tmp_path / "out" / "junit.xml").is_file()
+
+
+FREEZE_SCENARIO = """\
+version: 1
+name: freeze
+steady_state:
+  probes:
+    - {name: b ready, http: {service: b, path: /health/ready, timeout: 1s}, expect_status: 200,
+       when: [before, after]}
+  check: {before: true, during: {every: 1s}, after: {within: 20s}}
+method:
+  - {at: 0s, fault: {edge: a->b, toxic: latency, attributes: {latency: 5000}}, duration: 60s}
+  - {at: 0s, fault: {service: b, action: pause}, duration: 60s}
+abort: {max_duration: 2m}
+"""
+
+
+def _stopped(pid: int | None) -> bool:
+    assert pid is not None
+    return psutil.Process(pid).status() == psutil.STATUS_STOPPED
+
+
+def test_ctrl_c_twice_still_rolls_back_everything(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    """Ctrl-C while the faults are active, and again while the rollback runs: the second
+    one waits, the rollback finishes, no toxic and no stopped process is left."""
+    config = mini_config(mini_fleet(call_timeout="0.3"))
+    sent: list[str] = []
+
+    def interrupt() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def progress(event: dict[str, Any]) -> None:
+        if (
+            event["kind"] == "action"
+            and event.get("state") == "start"
+            and "pause" in str(event.get("action"))
+        ):
+            sent.append("during the method")
+            threading.Timer(0.3, interrupt).start()
+        elif event["kind"] == "rollback" and len(sent) == 1:
+            sent.append("during the rollback")
+            interrupt()
+
+    with launch_from_config(config) as fleet:
+        b = fleet.services["b"].process
+        with pytest.raises(KeyboardInterrupt):
+            run_gameday(
+                write_scenario(FREEZE_SCENARIO),
+                fleet=fleet,
+                config=config,
+                report_dir=tmp_path / "out",
+                on_progress=progress,
+                step_summary=False,
+            )
+        assert sent == ["during the method", "during the rollback"]
+        proxies = fleet.toxiproxy.proxies()
+        assert {name: (p.enabled, p.toxics) for name, p in proxies.items()} == {"a__b": (True, ())}
+        assert b.running
+        assert not _stopped(b.pid)
+        assert fleet.is_ready("b")
+    journal = json.loads((tmp_path / "out" / "journal.json").read_text())
+    assert journal["verdict"] == "error"
+    assert "interrupted" in journal["reason"]
+    assert journal["rollback"]["restored"] is True
+    reverted = [s["action"] for s in journal["rollback"]["steps"] if s["ok"]]
+    assert any(step.startswith("revert pause b") for step in reverted)
+
+
+def test_sigterm_rolls_back_and_leaves_nothing_running(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    config = mini_config(mini_fleet(call_timeout="0.3"))
+    scenario = write_scenario(FREEZE_SCENARIO)
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("harness")),
+            "gameday",
+            str(scenario),
+            "--manifest",
+            str(config.manifest),
+            "--report-dir",
+            str(tmp_path / "out"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "HARNESS_TOXIPROXY_BIN": str(config.toxiproxy_bin)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    children: list[psutil.Process] = []
+    for line in process.stderr:
+        if "pause b" in line and "(start)" in line:
+            children = psutil.Process(process.pid).children(recursive=True)
+            process.send_signal(signal.SIGTERM)
+            break
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 143, rest
+    assert children, "the faults never started"
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
+    journal = json.loads((tmp_path / "out" / "journal.json").read_text())
+    assert journal["rollback"]["restored"] is True
+    assert journal["verdict"] == "error"
