@@ -41,8 +41,13 @@ test: setup lint typecheck
 test-fast: venv
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# The smoke flow, then the flagship chaos game-day (payments down under load): its verdict
+# and the path of its report are the last lines printed.
+DEMO_GAMEDAY ?= scenarios/chaos/payments-down.yaml
+
 demo: setup
 	$(VENV)/bin/harness fleet smoke
+	$(VENV)/bin/harness gameday $(DEMO_GAMEDAY)
 
 bench: setup
 	for b in benchmarks/*.py; do $(PY) $$b; done

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.invariants import InvariantContext, invariant, violated
+from harness.invariants import InvariantContext, InvariantError, invariant, violated
 
 SETTLED = {"CONFIRMED", "COMPENSATED", "CANCELLED"}
 
@@ -39,26 +39,53 @@ def stock_conserved(ctx: InvariantContext) -> None:
             violated(f"{sku}: available + reserved + sold != received: {counts}")
 
 
+# Reads of an account and of its payments are separate requests: a saga charging in
+# between (a chaos game-day runs them under load) would look like money lost. The account
+# is read before and after its payments, and only a pass in which it did not change is
+# judged (a few tries; then the last pass is judged as it stands).
+_STABLE_READS = 5
+
+
+def _fresh(ctx: InvariantContext, service: str, path: str, **params: Any) -> Any:
+    response = ctx.get(service, path, **params)
+    if response.status_code != 200:
+        raise InvariantError(f"GET {service}{path} answered {response.status_code}")
+    return response.json()
+
+
+def _account_snapshot(
+    ctx: InvariantContext, account_id: str
+) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+    """The account, what was captured from it for the known orders, and those orders,
+    read while the account stayed the same."""
+    account: dict[str, Any] = {}
+    for _ in range(_STABLE_READS):
+        before = _fresh(ctx, "payments", f"/accounts/{account_id}")
+        orders = [_fresh(ctx, "orders", f"/orders/{o}") for o in ctx.known("orders")]
+        mine = [o for o in orders if o["account_id"] == account_id]
+        captured = sum(
+            payment["amount_cents"]
+            for order in mine
+            for payment in _fresh(ctx, "payments", "/payments", order_id=order["order_id"])
+            if payment["status"] == "CAPTURED"
+        )
+        account = _fresh(ctx, "payments", f"/accounts/{account_id}")
+        if account == before:
+            break
+    return account, captured, mine
+
+
 @invariant("money_conserved")
 def money_conserved(ctx: InvariantContext) -> None:
     """Per account: balance + captured - refunded == credited, and once its orders have
     settled, the customer paid exactly for the orders confirmed (never twice for one)."""
-    orders = _orders(ctx)
-    captured: dict[str, int] = {}
-    for order_id in orders:
-        for payment in _payments(ctx, order_id):
-            if payment["status"] == "CAPTURED":
-                account = payment["account_id"]
-                captured[account] = captured.get(account, 0) + payment["amount_cents"]
     for account_id in ctx.known("accounts"):
-        account = ctx.get_json("payments", f"/accounts/{account_id}")
+        account, net, mine = _account_snapshot(ctx, account_id)
         balance, credited = account["balance_cents"], account["credited_cents"]
-        net = captured.get(account_id, 0)
         if balance < 0:
             violated(f"{account_id}: negative balance {balance}")
         if balance + net != credited:
             violated(f"{account_id}: balance {balance} + captured {net} != credited {credited}")
-        mine = [o for o in orders.values() if o["account_id"] == account_id]
         if all(o["status"] in SETTLED for o in mine):
             confirmed = sum(o["amount_cents"] for o in mine if o["status"] == "CONFIRMED")
             if net != confirmed:

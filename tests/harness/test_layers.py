@@ -135,3 +135,13 @@ def test_the_invariant_registry_stands_alone() -> None:
     above = ("hypothesis", "schemathesis", "pytest", "_pytest", "harness.fleet")
     above += tuple(f"harness.{c}" for c in CAPABILITIES)
     assert importing(above, [HARNESS / "invariants.py"]) == {}
+
+
+def test_the_chaos_core_imports_no_presentation_library() -> None:
+    # Game-days report through harness/report; the CLI alone prints with rich and typer.
+    assert importing(("typer", "rich", "pytest", "_pytest", "click"), under("chaos")) == {}
+
+
+def test_the_chaos_core_does_not_import_locust() -> None:
+    # The load runs in its own processes; a game-day only reads its files.
+    assert importing(("locust", "gevent"), under("chaos")) == {}
