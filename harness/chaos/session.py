@@ -21,6 +21,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,8 @@ class _GameDay:
         self.load: _LoadThread | None = None
         self.recovered_after: float | None = None
         self.recovered = spec.steady_state.check.after is None
+        self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gameday-checks")
+        self.passes: list[Future[list[CheckResult]]] = []
         run_id = f"{int(time.time()) % 100000:05d}"
         variables = {"run_id": run_id}
         variables.update({k: templates.render(v, variables) for k, v in spec.vars.items()})
@@ -379,7 +382,11 @@ class _GameDay:
 
     def _during_check(self, tick: float, every: float, breaches: dict[int, int]) -> None:
         assert self.t0 is not None
-        self.checks += self.run_probes("during", tick)
+        # Probes run on a thread of their own, one pass at a time: a slow probe (that is
+        # what faults cause) must not delay the faults' timeline.
+        self.passes.append(
+            self.checker.submit(lambda: self.run_probes("during", self.rel(time.time())))
+        )
         self.slo_windows.append(("during", self.t0 + tick - every, self.t0 + tick))
         if self.load is None or not self.spec.abort.when:
             return
@@ -449,6 +456,20 @@ class _GameDay:
         record.ended_s = self.rel(time.time())
         steps = getattr(fault, "revert_steps", [])
         record.revert_steps = [step.to_json() for step in steps]
+
+    def collect_passes(self) -> None:
+        """The during checks' results, once every pass has finished."""
+        for future in self.passes:
+            try:
+                self.checks += future.result()
+            except Exception as exc:  # a probe runner crash is an error of the checks
+                self.checks.append(
+                    CheckResult(
+                        "checks", "probe", "during", 0.0, False, message=str(exc), error=True
+                    )
+                )
+        self.passes = []
+        self.checker.shutdown(wait=True)
 
     def after(self) -> None:
         plan = self.spec.steady_state.check.after
@@ -568,6 +589,7 @@ def run_gameday(
                     day.start_load(profile)
                     if day.before():
                         day.method()
+                        day.collect_passes()
                         day.after()
                 except _Aborted as exc:
                     aborted = {"reason": exc.reason, **exc.details}
@@ -579,6 +601,7 @@ def run_gameday(
                 finally:
                     with signals.deferred() as held:
                         rollback = _finish(day, running, on_progress)
+                        day.collect_passes()
                         if day.load is not None:
                             recorded = day.load.final()
                         day.probes.close()
