@@ -102,8 +102,15 @@ class BurstFault(ReversibleFault):
             found.append(f"failed requests {dict(self.failures)}")
         if self.missing_retry_after:
             found.append(f"{self.missing_retry_after} throttled answers without Retry-After")
-        if not self.statuses:
+        total = sum(self.statuses.values())
+        if not total:
             found.append("the burst got no answer at all")
+        elif self.statuses[429] / total < self.spec.throttled_at_least:
+            share = self.statuses[429] / total
+            found.append(
+                f"only {share:.0%} of the answers were 429 "
+                f"(expected at least {self.spec.throttled_at_least:.0%})"
+            )
         return found
 
     def summary(self) -> str:

@@ -224,6 +224,12 @@ class Burst(_Strict):
         default=[200, 429], description="statuses the burst may get"
     )
     retry_after_on: list[Annotated[int, Field(ge=100, le=599)]] = Field(default=[429, 503])
+    throttled_at_least: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="the share of answers that must be 429 (a limit that never bites fails)",
+    )
 
 
 # --- the method -----------------------------------------------------------------------------
