@@ -463,10 +463,17 @@ def gameday(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and print the timeline; start nothing.")
     ] = False,
+    attach: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run on a fleet started elsewhere: the JSON of `harness fleet up --json`."
+        ),
+    ] = None,
     manifest: ManifestOption = None,
     provider: ProviderOption = None,
 ) -> None:
     """Run a game-day: 0 passed, 1 error, 2 bad input, 20 deviated, 21 aborted, 22 not-steady."""
+    from harness.chaos import attach as attaching
     from harness.chaos.session import load_for, run_gameday, validate
     from harness.chaos.timeline import planned
 
@@ -474,6 +481,12 @@ def gameday(
 
     def command() -> int:
         spec = validate(scenario, config=config)
+        fleet = None
+        if attach is not None:
+            attaching.refuse_unattachable(spec)
+            described = attaching.read_description(attach)
+            if not dry_run:
+                fleet = attaching.attach(described, load_manifest(config.manifest), str(attach))
         if dry_run:
             for line in planned(spec, load_for(spec)):
                 out.print(escape(line), highlight=False)
@@ -486,7 +499,13 @@ def gameday(
             when = float(event.get("t", 0.0))
             err.print(f"[dim]{when:+7.1f}s {event['kind']}:[/] {escape(str(text))}{state}")
 
-        result = run_gameday(spec, config=config, report_dir=report_dir, on_progress=progress)
+        try:
+            result = run_gameday(
+                spec, fleet=fleet, config=config, report_dir=report_dir, on_progress=progress
+            )
+        finally:
+            if fleet is not None:
+                fleet.close()  # our clients only: an attached fleet runs on
         colour = "green" if result.passed else "red"
         out.print(f"[bold {colour}]{result.verdict.value}[/]: {escape(result.reason)}")
         out.print(f"report: {result.artifacts.get('markdown')}")

@@ -166,3 +166,80 @@ def test_sigterm_rolls_back_and_leaves_nothing_running(
     journal = json.loads((tmp_path / "out" / "journal.json").read_text())
     assert journal["rollback"]["restored"] is True
     assert journal["verdict"] == "error"
+
+
+ATTACHED_SCENARIO = """\
+version: 1
+name: attached
+steady_state:
+  probes:
+    - name: a answers /call within 1 s
+      http: {service: a, path: /call, timeout: 10s}
+      expect_status: [200, 503]
+      max_latency_ms: 1000
+  check: {before: true, during: {every: 1s}, after: {within: 10s}}
+method:
+  - {at: 0s, fault: {edge: a->b, toxic: latency, attributes: {latency: 2000}}, duration: 3s}
+  - {at: 0s, fault: {service: b, action: pause}, duration: 3s}
+abort: {max_duration: 1m}
+"""
+
+
+def test_a_gameday_attached_to_a_fleet_started_elsewhere_leaves_it_running_and_clean(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    config = mini_config(mini_fleet(call_timeout="0.3"))
+    harness = str(Path(sys.executable).with_name("harness"))
+    with launch_from_config(config) as fleet:
+        described = tmp_path / "fleet.json"
+        described.write_text(json.dumps(fleet.describe()))
+        run = subprocess.run(
+            [
+                harness,
+                "gameday",
+                str(write_scenario(ATTACHED_SCENARIO)),
+                "--attach",
+                str(described),
+                "--manifest",
+                str(config.manifest),
+                "--report-dir",
+                str(tmp_path / "out"),
+            ],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "passed" in run.stdout
+        # Still ours, still running, as it was found.
+        b = fleet.services["b"].process
+        assert b.running
+        assert not _stopped(b.pid)
+        assert fleet.is_ready("a")
+        assert fleet.is_ready("b")
+        proxies = fleet.toxiproxy.proxies()
+        assert {name: (p.enabled, p.toxics) for name, p in proxies.items()} == {"a__b": (True, ())}
+        killing = write_scenario(
+            ATTACHED_SCENARIO.replace("action: pause}, duration: 3s", "action: kill}"), "kill.yaml"
+        )
+        refused = subprocess.run(
+            [
+                harness,
+                "gameday",
+                str(killing),
+                "--attach",
+                str(described),
+                "--manifest",
+                str(config.manifest),
+            ],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2
+        assert f"{killing}:12: method[1].fault.action: 'kill' needs a fleet" in refused.stderr
+        assert fleet.services["b"].process.pid == b.pid
