@@ -44,10 +44,10 @@ def test_help_lists_the_fleet_commands() -> None:
         assert command in result.output
 
 
-def test_reserved_commands_are_not_there_yet() -> None:
+def test_gameday_without_a_scenario_is_a_usage_error() -> None:
     result = runner.invoke(app, ["gameday"])
     assert result.exit_code == 2
-    assert "No such command" in result.output
+    assert "Missing argument" in result.output
 
 
 def test_validate_accepts_a_good_manifest(tmp_path: Path) -> None:
