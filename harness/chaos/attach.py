@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from harness.chaos.scenario import Scenario, ScenarioError, _located
+from harness.chaos.scenario import Scenario, ScenarioError, located
 from harness.errors import InfraError, SpecError, SpecIssue
 from harness.faults.recovery import ProxyRecovery
 from harness.faults.toxiproxy import ProxySpec, ToxiproxyClient
@@ -195,7 +195,7 @@ def attach_problems(spec: Scenario) -> list[SpecIssue]:
         for index, action in enumerate(spec.method)
         if action.fault.action is not None and action.fault.action not in ATTACHED_ACTIONS
     ]
-    return _located(str(spec.path or spec.name), found)
+    return located(str(spec.path or spec.name), found)
 
 
 def refuse_unattachable(spec: Scenario) -> None:

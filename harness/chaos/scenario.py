@@ -461,7 +461,7 @@ def fleet_problems(
     for index, request in enumerate(scenario.setup):
         if request.service not in known_services:
             found.append(Problem(("setup", index, "service"), f"no service '{request.service}'"))
-    return _located(file, found)
+    return located(file, found)
 
 
 def invariant_problems(scenario: Scenario, registered: Iterable[str]) -> list[SpecIssue]:
@@ -475,11 +475,12 @@ def invariant_problems(scenario: Scenario, registered: Iterable[str]) -> list[Sp
         for index, probe in enumerate(scenario.steady_state.probes)
         if probe.invariant is not None and probe.invariant not in names
     ]
-    return _located(file, found)
+    return located(file, found)
 
 
-def _located(file: str, problems: list[Problem]) -> list[SpecIssue]:
-    """Issues with their lines, found by reading the file's YAML again."""
+def located(file: str, problems: list[Problem]) -> list[SpecIssue]:
+    """Issues with their lines, found by reading the file's YAML again (checks that need
+    the fleet or the registry run after the file itself was validated)."""
     index = line_index(Path(file)) if Path(file).is_file() else None
     return [
         SpecIssue(file, index.line(p.loc) if index else 0, format_loc(p.loc), p.message)

@@ -29,7 +29,13 @@ from typing import Any
 import httpx
 
 from harness.chaos.actions import ActionRecord, BurstFault, build_fault
-from harness.chaos.checks import CheckResult, ProbeRunner, abort_breached, judge_slo
+from harness.chaos.checks import (
+    CheckResult,
+    ProbeRunner,
+    abort_breached,
+    judge_slo,
+    window_metric,
+)
 from harness.chaos.outcome import GameDayResult, Verdict, decide
 from harness.chaos.reports import write_reports
 from harness.chaos.rollback import Rollback, RollbackReport
@@ -40,9 +46,10 @@ from harness.chaos.scenario import (
     fleet_problems,
     invariant_problems,
     load_scenario,
+    located,
 )
 from harness.config import HarnessConfig, load_config
-from harness.errors import HarnessError
+from harness.errors import HarnessError, SpecIssue
 from harness.faults.base import ReversibleFault
 from harness.fleet import signals
 from harness.fleet.graph import derive_edges
@@ -56,6 +63,7 @@ from harness.load.plan import LIVE_SERIES_FILE, SERIES_FILE
 from harness.load.profiles import LoadProfile, Stage, load_profile
 from harness.load.runner import read_status
 from harness.load.session import run_profile
+from harness.yamlsource import Problem
 
 Progress = Callable[[dict[str, Any]], None]
 DEFAULT_SUBDIR = "chaos"
@@ -113,11 +121,8 @@ def validate(
     return spec
 
 
-def _issue(spec: Scenario, loc: tuple[str | int, ...], message: str) -> list[Any]:
-    from harness.chaos.scenario import _located
-    from harness.yamlsource import Problem
-
-    return _located(str(spec.path or spec.name), [Problem(loc, message)])
+def _issue(spec: Scenario, loc: tuple[str | int, ...], message: str) -> list[SpecIssue]:
+    return located(str(spec.path or spec.name), [Problem(loc, message)])
 
 
 def load_for(spec: Scenario) -> LoadProfile | None:
@@ -336,7 +341,7 @@ class _GameDay:
         began = time.time()
         self._sleep_until(began + plan.window)
         now = time.time()
-        results = self.run_probes("before", -0.0)
+        results = self.run_probes("before", 0.0)
         results += self.judge_live("before", now - plan.window, now)
         self.checks += results
         return all(r.ok for r in results)
@@ -517,8 +522,6 @@ class _GameDay:
                     self.checks.append(judge_slo(slo, recorded, phase, start, end, self.t0))
 
     def phase_stats(self, recorded: dict[str, Any]) -> dict[str, Any]:
-        from harness.chaos.checks import window_metric
-
         origin = self.t0 or 0.0
         windows: list[tuple[str, float, float]] = []
         before = self.spec.steady_state.check.before

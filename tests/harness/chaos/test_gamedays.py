@@ -243,3 +243,55 @@ def test_a_gameday_attached_to_a_fleet_started_elsewhere_leaves_it_running_and_c
         assert refused.returncode == 2
         assert f"{killing}:12: method[1].fault.action: 'kill' needs a fleet" in refused.stderr
         assert fleet.services["b"].process.pid == b.pid
+
+
+LOAD_PROFILE = """\
+version: 1
+name: mini-calls
+target: a
+warmup: 1s
+stages: [{duration: 60s, users: 2, spawn_rate: 2}]
+wait: {constant_throughput: 5}
+tasks:
+  - {name: call, request: {method: GET, path: /call, expect: [200]}}
+"""
+
+ABORTING_SCENARIO = """\
+version: 1
+name: aborting
+load: {profile: load.yaml}
+steady_state:
+  slo: [{metric: error_rate, endpoint: call, max: 0.05, when: [before, after]}]
+  probes: [{name: b ready, http: {service: b, path: /health/ready}, expect_status: 200}]
+  check: {before: {window: 2s}, during: {every: 2s}, after: {within: 10s, window: 2s}}
+method:
+  - {at: 0s, fault: {edge: a->b, down: true}, duration: 30s}
+abort:
+  max_duration: 2m
+  when: [{metric: error_rate, endpoint: call, max: 0.5, for: 2}]
+"""
+
+
+def test_an_abort_condition_on_the_live_load_stops_the_method_and_rolls_back(
+    mini_config: MakeConfig, write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    write_scenario(LOAD_PROFILE, "load.yaml")
+    config = mini_config(mini_fleet(call_timeout="0.3"))
+    result = run_gameday(
+        write_scenario(ABORTING_SCENARIO),
+        config=config,
+        report_dir=tmp_path / "out",
+        step_summary=False,
+    )
+    assert result.verdict is Verdict.ABORTED, result.reason
+    assert result.exit_code == 21
+    assert result.abort is not None
+    assert result.abort["rule"] == "error_rate{call} > 0.5 for 2 windows"
+    # Stopped well before the planned 30 s of the edge being down.
+    assert result.abort["at_s"] < 30
+    assert result.rollback.restored
+    [action] = result.actions
+    assert action.ended_s is not None
+    assert action.ended_s < 30
+    assert result.load is not None
+    assert "before" in result.load["phases"]
