@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -258,7 +259,7 @@ class _GameDay:
         self.recovered = spec.steady_state.check.after is None
         self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gameday-checks")
         self.passes: list[Future[list[CheckResult]]] = []
-        run_id = f"{int(time.time()) % 100000:05d}"
+        run_id = uuid.uuid4().hex[:8]  # a fresh namespace for this run's data
         variables = {"run_id": run_id}
         variables.update({k: templates.render(v, variables) for k, v in spec.vars.items()})
         urls = {name: svc.url for name, svc in fleet.services.items()}
