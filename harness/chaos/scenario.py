@@ -169,7 +169,11 @@ class During(_Strict):
 
 class After(_Strict):
     within: Duration = Field(default=60.0, description="the recovery bound")
-    window: Duration = Field(default=5.0, description="the load window judged once recovered")
+    window: Duration = Field(
+        default=5.0,
+        description="once the probes hold again: the load window judged, and the probes "
+        "checked again at its end (steady must stay steady)",
+    )
 
 
 class Before(_Strict):

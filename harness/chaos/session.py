@@ -492,8 +492,12 @@ class _GameDay:
             now = time.time()
             last = self.run_probes("after", self.rel(now))
             if all(check.ok for check in last):
-                # Probes hold again: the load of the next window is judged from now.
+                # Probes hold again: the load of the next window is judged from now, and
+                # the probes once more at its end (steady means it stays so: a late effect,
+                # a redelivered event, shows only after a while).
                 last += self.judge_live("after", now, now + plan.window)
+                self._sleep_until(now + plan.window)
+                last += self.run_probes("after", self.rel(time.time()))
             if all(check.ok for check in last):
                 self.recovered = True
                 self.recovered_after = now - began

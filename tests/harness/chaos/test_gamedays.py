@@ -295,3 +295,73 @@ def test_an_abort_condition_on_the_live_load_stops_the_method_and_rolls_back(
     assert action.ended_s < 30
     assert result.load is not None
     assert "before" in result.load["phases"]
+
+
+CONSUMER = Path(__file__).with_name("mini_consumer.py")
+
+BROKER_SCENARIO = """\
+version: 1
+name: broker-cut
+steady_state:
+  probes:
+    - {invariant: exactly_once}
+    - {name: consumer ready, http: {service: consumer, path: /health/ready}, expect_status: 200}
+  check: {before: true, during: false, after: {within: 15s}}
+method:
+  - {at: 1s, fault: {edge: consumer->redis, down: true}, duration: 2s}
+abort: {max_duration: 1m}
+"""
+
+
+def _consumer_fleet(dedup: bool) -> dict[str, Any]:
+    service = {
+        "command": [sys.executable, str(CONSUMER)],
+        "readiness": "/health/ready",
+        "openapi": None,
+        "broker": {"infra": "redis"},
+        "env": {"DEDUP": "1" if dedup else "0"},
+    }
+    return {
+        "version": 1,
+        "name": "consumer",
+        "infra": {"redis": {"kind": "redis"}},
+        "services": {"consumer": service},
+    }
+
+
+def _exactly_once_registry() -> Any:
+    from harness.invariants import InvariantContext, InvariantRegistry, violated
+
+    rules = InvariantRegistry()
+
+    @rules.invariant("exactly_once")
+    def exactly_once(ctx: InvariantContext) -> None:
+        effects = ctx.get_json("consumer", "/effects")
+        twice = {event: n for event, n in effects.items() if n != 1}
+        if twice:
+            violated(f"{len(twice)} of {len(effects)} events took effect more than once")
+
+    return rules
+
+
+@pytest.mark.parametrize(("dedup", "verdict"), [(False, "deviated"), (True, "passed")])
+def test_a_consumer_without_inbox_dedup_breaks_exactly_once_under_a_broker_fault(
+    dedup: bool,
+    verdict: str,
+    mini_config: MakeConfig,
+    write_scenario: WriteScenario,
+    tmp_path: Path,
+) -> None:
+    result = run_gameday(
+        write_scenario(BROKER_SCENARIO),
+        config=mini_config(_consumer_fleet(dedup)),
+        registry=_exactly_once_registry(),
+        report_dir=tmp_path / "out",
+        step_summary=False,
+    )
+    assert result.verdict.value == verdict, result.reason
+    after = [c for c in result.checks if c.phase == "after" and c.check == "invariant exactly_once"]
+    assert after
+    if not dedup:
+        assert "more than once" in after[-1].message
+    assert result.rollback.restored
