@@ -6,8 +6,9 @@ and the pytest plugin (``pytest --chaos``) only adapt it. Nothing here imports p
 typer or rich.
 """
 
+from harness.chaos.errors import ScenarioError
 from harness.chaos.outcome import EXIT_CODES, GameDayResult, Verdict
-from harness.chaos.scenario import Scenario, ScenarioError, load_scenario
+from harness.chaos.scenario import Scenario, load_scenario
 
 __all__ = [
     "EXIT_CODES",

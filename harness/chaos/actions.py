@@ -23,6 +23,8 @@ from harness.faults.toxics import parse_toxic
 from harness.fleet.lifecycle import Fleet
 from harness.infra.process import ManagedProcess
 
+__all__ = ["ActionRecord", "BurstFault", "Send", "Start", "build_fault", "process_of"]
+
 
 class Start(ReversibleFault):
     """Start a stopped process and await it; a start has nothing to revert."""

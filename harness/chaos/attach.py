@@ -20,8 +20,9 @@ from typing import Any
 
 import psutil
 
-from harness.chaos.scenario import Scenario, ScenarioError, located
-from harness.errors import InfraError, SpecError, SpecIssue
+from harness.chaos.errors import AttachError, ScenarioError
+from harness.chaos.scenario import Scenario, located
+from harness.errors import InfraError, SpecIssue
 from harness.faults.recovery import ProxyRecovery
 from harness.faults.toxiproxy import ProxySpec, ToxiproxyClient
 from harness.fleet.graph import derive_edges
@@ -32,12 +33,18 @@ from harness.infra.base import Endpoint, PostgresServer, RedisServer, ToxiproxyS
 from harness.infra.process import ManagedProcess
 from harness.yamlsource import Problem
 
+__all__ = [
+    "ATTACHED_ACTIONS",
+    "AdoptedProcess",
+    "AttachedFleet",
+    "attach",
+    "attach_problems",
+    "read_description",
+    "refuse_unattachable",
+]
+
 # What an attached fleet supports; the other process actions need a fleet we started.
 ATTACHED_ACTIONS = ("pause",)
-
-
-class AttachError(SpecError):
-    """The fleet description cannot be used: nothing was started."""
 
 
 class AdoptedProcess(ManagedProcess):

@@ -21,6 +21,17 @@ from harness.invariants import InvariantContext, InvariantRegistry
 from harness.load import histogram, templates
 from harness.load.series import SecondBucket, window_of
 
+__all__ = [
+    "MIN_REQUESTS",
+    "CheckResult",
+    "ProbeRunner",
+    "abort_breached",
+    "judge_slo",
+    "metric_value",
+    "upper_bounded",
+    "window_metric",
+]
+
 # Fewer requests than this in a window judge nothing (a latency percentile of 2 requests
 # is noise); the check says so instead of passing.
 MIN_REQUESTS = 5

@@ -20,6 +20,8 @@ from harness.chaos.actions import ActionRecord
 from harness.chaos.checks import CheckResult
 from harness.chaos.rollback import RollbackReport
 
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "GameDayResult", "Verdict", "decide"]
+
 
 class Verdict(Enum):
     PASSED = "passed"

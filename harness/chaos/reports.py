@@ -18,6 +18,16 @@ from harness.report import github, junit, markdown, plots
 from harness.report.files import write_bytes, write_json, write_text
 from harness.report.html import Cell, Page
 
+__all__ = [
+    "PHASES",
+    "grouped",
+    "junit_suite",
+    "render_html",
+    "render_markdown",
+    "timeline_plot",
+    "write_reports",
+]
+
 PHASES = ("before", "during", "after")
 _ICON = {True: "✅", False: "❌"}
 

@@ -24,6 +24,8 @@ from harness.faults.recovery import RecoveryFailed, RecoveryStep
 from harness.fleet.lifecycle import Fleet
 from harness.infra.process import ManagedProcess
 
+__all__ = ["Rollback", "RollbackReport", "RollbackStep"]
+
 
 @dataclass(frozen=True)
 class RollbackStep:

@@ -21,10 +21,41 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from harness.errors import SpecError, SpecIssue
+from harness.chaos.errors import ScenarioError
+from harness.errors import SpecIssue
 from harness.faults.toxics import TOXIC_TYPES, parse_toxic
 from harness.load.durations import Duration
 from harness.yamlsource import Problem, format_loc, line_index, load_model
+
+__all__ = [
+    "ALL_PHASES",
+    "UPPER_BOUNDED",
+    "Abort",
+    "AbortWhen",
+    "Action",
+    "After",
+    "Before",
+    "Burst",
+    "CheckPlan",
+    "During",
+    "FaultSpec",
+    "HttpRequest",
+    "LoadSpec",
+    "Method",
+    "Metric",
+    "Name",
+    "Phase",
+    "Probe",
+    "ProcessAction",
+    "Scenario",
+    "SetupRequest",
+    "Slo",
+    "SteadyState",
+    "fleet_problems",
+    "invariant_problems",
+    "load_scenario",
+    "located",
+]
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
@@ -38,10 +69,6 @@ UPPER_BOUNDED = {"p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate"}
 _scenario_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "scenario_dir", default=None
 )
-
-
-class ScenarioError(SpecError):
-    """A chaos scenario is invalid: nothing was started."""
 
 
 class _Strict(BaseModel):

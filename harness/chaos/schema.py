@@ -13,6 +13,8 @@ from typing import Any
 from harness import schemafile
 from harness.chaos.scenario import Scenario
 
+__all__ = ["DEFAULT_PATH", "main", "rendered", "scenario_schema"]
+
 DEFAULT_PATH = Path("scenarios/chaos/scenario.schema.json")
 
 

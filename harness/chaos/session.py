@@ -37,13 +37,13 @@ from harness.chaos.checks import (
     judge_slo,
     window_metric,
 )
-from harness.chaos.outcome import GameDayResult, Verdict, decide
+from harness.chaos.errors import GameDayError, ScenarioError
+from harness.chaos.outcome import GameDayResult, decide
 from harness.chaos.reports import write_reports
 from harness.chaos.rollback import Rollback, RollbackReport
 from harness.chaos.scenario import (
     Burst,
     Scenario,
-    ScenarioError,
     fleet_problems,
     invariant_problems,
     load_scenario,
@@ -74,10 +74,6 @@ _LAG_LOCAL = 2.0
 _LAG_DISTRIBUTED = 5.0
 _LOAD_START_TIMEOUT = 60.0
 _TICK = 0.05
-
-
-class GameDayError(HarnessError):
-    """The game-day could not be run (the load did not start, a fault not injected)."""
 
 
 class _Aborted(Exception):
@@ -682,4 +678,11 @@ def _finish(day: _GameDay | None, fleet: Fleet, progress: Progress | None) -> Ro
     return report
 
 
-__all__ = ["GameDayError", "Verdict", "load_for", "run_gameday", "validate"]
+__all__ = [
+    "DEFAULT_SUBDIR",
+    "Progress",
+    "default_report_dir",
+    "load_for",
+    "run_gameday",
+    "validate",
+]

@@ -7,6 +7,8 @@ from harness.chaos.scenario import Scenario
 from harness.load.durations import format_duration
 from harness.load.profiles import LoadProfile
 
+__all__ = ["planned"]
+
 
 def planned(spec: Scenario, load: LoadProfile | None) -> list[str]:
     checks = spec.steady_state.check

@@ -35,6 +35,16 @@ from harness.faults.toxiproxy import (
     ToxiproxyError,
 )
 
+__all__ = [
+    "ProxyRecovery",
+    "RecoveryFailed",
+    "RecoveryPolicy",
+    "RecoveryStep",
+    "RestartServer",
+    "Wanted",
+    "specs_from",
+]
+
 log = logging.getLogger(__name__)
 
 RestartServer = Callable[[], None]

@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from harness.chaos import schema
 from harness.chaos.checks import CheckResult
+from harness.chaos.errors import ScenarioError
 from harness.chaos.outcome import Verdict, decide
 from harness.chaos.rollback import RollbackReport
-from harness.chaos.scenario import ScenarioError, load_scenario
+from harness.chaos.scenario import load_scenario
 from harness.chaos.session import validate
 from harness.cli import app
 from harness.config import load_config
