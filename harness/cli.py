@@ -35,6 +35,7 @@ from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
 from harness.fleet.smoke import SmokeOptions, run_smoke
+from harness.infra import runs
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -208,6 +209,23 @@ def up(
         finally:
             fleet.close()
             _report_teardown(fleet)
+
+
+@fleet_app.command("sweep")
+def sweep() -> None:
+    """Kill the processes and remove the work directories that dead harness runs left.
+
+    Runs that still live are left alone; exit 1 if something could not be removed.
+    """
+    report = runs.sweep()
+    for line in report.lines():
+        out.print(escape(line), highlight=False)
+    if report.problems:
+        raise typer.Exit(EXIT_FAILED)
+
+
+# `fleet up` runs in the foreground (Ctrl-C or SIGTERM stops it); `down` removes leftovers.
+fleet_app.command("down", help="The same as `harness fleet sweep`.")(sweep)
 
 
 @fleet_app.command("smoke")

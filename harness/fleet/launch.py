@@ -16,6 +16,7 @@ from harness.config import HarnessConfig
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
 from harness.fleet.subset import only_services
+from harness.infra import runs
 from harness.infra.providers import make_provider
 
 
@@ -42,6 +43,9 @@ def launch(
     if services is not None:
         spec = only_services(spec, services)
     workdir = Path(tempfile.mkdtemp(prefix=f"harness-{spec.name}-", dir=temp_parent))
+    # Recorded at once: if this process is killed, the next run (or `harness fleet sweep`)
+    # removes the directory; Fleet.close forgets it once it has removed it.
+    runs.current().add_path(workdir)
     # mkdtemp makes it 0700; PostgreSQL runs as its own user when we are root and keeps its
     # cluster here only if it can get through.
     workdir.chmod(0o711)
@@ -52,6 +56,7 @@ def launch(
         infra = make_provider(provider, workdir / "infra", settings)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        runs.current().drop_path(workdir)
         raise
     return Fleet.start(
         spec, infra, workdir, proxied=proxied, keep_logs=keep_logs, remove_workdir=True

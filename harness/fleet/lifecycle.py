@@ -35,6 +35,7 @@ from harness.fleet.graph import Edge, EdgeKind, derive_edges, start_waves
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
 from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
+from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider, PostgresServer
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
@@ -465,9 +466,13 @@ class Fleet(Closing):
             self._probe.close()
             self._collect_logs()
             if self.remove_workdir:
-                self._attempt("remove the work directory", lambda: shutil.rmtree(self.workdir))
+                self._attempt("remove the work directory", self._remove_workdir)
         for problem in self.teardown_problems:
             log.warning("fleet '%s' teardown: %s", self.manifest.name, problem)
+
+    def _remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir)
+        runs.current().drop_path(self.workdir)
 
     def _attempt(self, what: str, action: Any) -> None:
         try:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import InfraError
+from harness.infra import lifeline, runs
 from harness.infra.base import Endpoint
 from harness.infra.layout import instance_stem
 from harness.infra.ports import free_port
@@ -99,6 +100,7 @@ class LocalPostgres:
         self.password = secrets.token_urlsafe(18)
         stem = instance_stem("postgres", name)
         self.log_path = root / f"{stem}.log"
+        self._outside_root = False
         self.data_root = self._choose_data_root(root / stem)
         self.data_dir = self.data_root / "data"
         socket_dir = self.data_root / "sock"
@@ -141,6 +143,8 @@ class LocalPostgres:
         """Delete the cluster; only when the server is down."""
         if not self.process.running:
             shutil.rmtree(self.data_root, ignore_errors=True)
+            if self._outside_root:
+                runs.current().drop_path(self.data_root)
 
     def url(self, database: str, endpoint: Endpoint | None = None) -> str:
         return postgres_url(f"{self.user}:{self.password}", endpoint or self.endpoint, database)
@@ -161,6 +165,9 @@ class LocalPostgres:
             # e.g. pytest's /tmp/pytest-of-root is 0700: the server user cannot get through
             # it, so the cluster lives in the system temp dir (the log stays in `root`).
             data_root = Path(tempfile.mkdtemp(prefix=f"harness-{preferred.name}-"))
+            # Not under the fleet's work directory: the run registry must know it too.
+            runs.current().add_path(data_root)
+            self._outside_root = True
         os.chown(data_root, entry.pw_uid, entry.pw_gid)
         return data_root
 
@@ -234,10 +241,12 @@ def _run_initdb(
             user=uid,
             group=gid,
             extra_groups=groups,
+            # The calling thread waits for initdb, so it outlives it: see harness.infra.lifeline.
+            preexec_fn=lifeline.die_with_parent(),
             check=False,
             timeout=60,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         # e.g. the server user may not execute binaries under a private directory
         raise InfraError(f"cannot run {argv[0]}: {exc}") from exc
 

@@ -135,3 +135,27 @@ def test_the_invariant_registry_stands_alone() -> None:
     above = ("hypothesis", "schemathesis", "pytest", "_pytest", "harness.fleet")
     above += tuple(f"harness.{c}" for c in CAPABILITIES)
     assert importing(above, [HARNESS / "invariants.py"]) == {}
+
+
+def _long_lived_process_starts(path: Path) -> set[str]:
+    """`subprocess.Popen`, `os.fork`, `os.spawn*`, `os.posix_spawn*` used in `path`."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner, name = node.value.id, node.attr
+        elif isinstance(node, ast.ImportFrom) and node.module in ("subprocess", "os"):
+            owner, name = node.module, ",".join(alias.name for alias in node.names)
+        else:
+            continue
+        if (owner == "subprocess" and "Popen" in name) or (
+            owner == "os" and name.startswith(("fork", "spawn", "posix_spawn"))
+        ):
+            found.add(f"{owner}.{name}")
+    return found
+
+
+def test_every_child_that_may_outlive_a_call_is_a_managed_process() -> None:
+    # ManagedProcess gives each child its parent-death signal and records it in the run
+    # registry: a child started any other way could outlive a SIGKILLed harness.
+    offenders = {relative(p): hits for p in modules() if (hits := _long_lived_process_starts(p))}
+    assert offenders == {"infra/process.py": {"subprocess.Popen"}}
