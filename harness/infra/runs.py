@@ -214,11 +214,17 @@ class RunRecord:
         return not (live.processes or live.paths or live.containers)
 
     def close(self) -> None:
-        """At exit: delete the journal when nothing in it is left, else leave it to a sweep."""
+        """At exit: delete the journal when nothing in it is left, else leave it to a sweep.
+
+        A child that exited by itself (and was never stopped) is nothing left.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            for key, entry in list(self._live.processes.items()):
+                if not _remains(entry):
+                    del self._live.processes[key]
             if self.empty:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
@@ -390,6 +396,27 @@ def _removable(path: Path) -> bool:
     )
 
 
+def _session_members(sid: int) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
+            if proc.pid != sid and os.getsid(proc.pid) == sid:
+                found.append(proc)
+    return found
+
+
+def _remains(entry: ProcessEntry) -> bool:
+    """Whether anything of a recorded process lives: itself, or members of its session."""
+    now = start_time(entry.pid)
+    if now is not None and now != entry.start:
+        return False  # the pid was reused: ours is long gone
+    if now is not None:
+        with contextlib.suppress(psutil.Error):
+            if _live(psutil.Process(entry.pid)):
+                return True
+    return any(_live(proc) for proc in _session_members(entry.pid))
+
+
 def _kill_leftover(entry: ProcessEntry, problems: list[str]) -> list[str]:
     """SIGKILL a recorded process if it is still that process, and what is left of its session.
 
@@ -408,10 +435,8 @@ def _kill_leftover(entry: ProcessEntry, problems: list[str]) -> list[str]:
             victims[leader.pid] = leader
             for child in leader.children(recursive=True):
                 victims[child.pid] = child
-    for proc in psutil.process_iter():
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            if proc.pid != entry.pid and os.getsid(proc.pid) == entry.pid:
-                victims.setdefault(proc.pid, proc)
+    for proc in _session_members(entry.pid):
+        victims.setdefault(proc.pid, proc)
     killed = []
     for proc in victims.values():
         try:

@@ -74,9 +74,10 @@ print(child.pid, grandchild, flush=True)
 time.sleep(120)
 """
 
-# Records a path and a process, forgets both as a clean teardown does, and exits.
+# Records a path and a process, forgets both as a clean teardown does, starts a process
+# that ends by itself (and is never stopped), and exits.
 CLEAN_EXIT = """
-import sys
+import sys, time
 from pathlib import Path
 from harness.infra.process import ManagedProcess
 from harness.infra import runs
@@ -87,6 +88,10 @@ process = ManagedProcess("sleeper", ["sleep", "60"], log_path=work.parent / "sle
 process.start()
 process.stop()
 runs.current().drop_path(work)
+quick = ManagedProcess("quick", ["true"], log_path=work.parent / "quick.log")
+quick.start()
+while quick.running:
+    time.sleep(0.01)
 print("done", flush=True)
 """
 
