@@ -10,6 +10,7 @@ the tables).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -75,7 +76,10 @@ def create_database_app(
         readiness={"database": db.ping},
         metrics=ServiceMetrics(service),
         tracer=make_tracer(service),
-        lifecycle=Lifecycle(on_start=[db.create_schema], on_stop=[db.dispose]),
+        lifecycle=Lifecycle(
+            on_start=[partial(db.create_schema, wait=settings.database_start_timeout)],
+            on_stop=[db.dispose],
+        ),
     )
     app.state.db = db
     serve_tables(app, settings, db, router=router, states=states)
@@ -99,7 +103,9 @@ def create_broker_loop_app(
     broker = Streams(settings.broker_url, timeout=settings.broker_timeout)
     metrics = ServiceMetrics(service)
     loop = make_loop(db, broker, settings, metrics)
-    on_start: list[Callable[[], None]] = [db.create_schema] if create_schema else []
+    on_start: list[Callable[[], None]] = []
+    if create_schema:
+        on_start.append(partial(db.create_schema, wait=settings.database_start_timeout))
     on_start.append(loop.start)
     app = create_service_app(
         service,

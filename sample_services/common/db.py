@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 T = TypeVar("T")
+
+# What a database that is not there (yet) raises: refused, closed, starting up, no such db.
+_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def normalise_url(url: str) -> str:
@@ -75,8 +79,27 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def create_schema(self) -> None:
-        self.base.metadata.create_all(self.engine)
+    def create_schema(self, wait: float = 0.0) -> None:
+        """Create the tables; for up to ``wait`` s, a database not reachable yet is retried.
+
+        A service may be started before its database is up (its server still starting, the
+        database not created yet): an orchestrator starts things in any order, and a
+        service that exits instead would make the fleet's boot as slow as its slowest
+        server. Until the tables exist the service does not serve, so it is not ready.
+        """
+        if wait <= 0:
+            self.base.metadata.create_all(self.engine)
+            return
+        retrying = Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE),
+            # Short waits: a server that is starting is there within a second or so.
+            wait=wait_exponential(multiplier=0.01, max=0.1),
+            stop=stop_after_delay(wait),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.base.metadata.create_all(self.engine)
 
     def truncate(self) -> None:
         """Empty every table (test hook only)."""
