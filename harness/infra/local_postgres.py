@@ -40,6 +40,9 @@ SUPERUSER = "harness"
 # Unix socket paths are limited to 107 bytes; pytest's tmp dirs are often longer.
 _SOCKET_PATH_MAX = 107
 _SOCKET_NAME_LEN = len("/.s.PGSQL.65535")
+# Line 8 of postmaster.pid: "starting", "ready" or "stopping" (PostgreSQL >= 10).
+_PID_FILE_STATUS_LINE = 7
+_READY_POLL = 0.01
 _SPEED_SETTINGS = (
     "fsync=off",
     "full_page_writes=off",
@@ -131,10 +134,26 @@ class LocalPostgres:
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until a session opens (also after a kill fault: crash recovery runs first)."""
         self.process.wait_until(
-            lambda: can_connect(self.url("postgres")),
+            self._accepts_sessions,
             timeout,
+            interval=_READY_POLL,
             what=f"PostgreSQL on {self.endpoint.address}",
         )
+
+    def _accepts_sessions(self) -> bool:
+        # The server writes its state into postmaster.pid ("ready" once it accepts
+        # connections; pg_ctl -w waits on the same line). Reading it costs nothing, while
+        # every connection attempt makes the server fork a backend: connect only once it
+        # says ready (a stale file of a killed server may say so too; connecting decides).
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            lines = []  # unreadable (another user's file): connecting decides alone
+        if len(lines) > _PID_FILE_STATUS_LINE and lines[_PID_FILE_STATUS_LINE].strip() != "ready":
+            return False
+        return can_connect(self.url("postgres"))
 
     def stop(self) -> None:
         self.process.stop(timeout=10.0)

@@ -10,7 +10,7 @@ import httpx
 
 from harness.errors import InfraError
 from harness.infra.base import Endpoint
-from harness.infra.ports import free_port
+from harness.infra.ports import free_port, port_open
 from harness.infra.process import ManagedProcess
 
 BIN_ENV = "HARNESS_TOXIPROXY_BIN"
@@ -71,8 +71,13 @@ class LocalToxiproxy:
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
+        # An HTTP client per attempt is costly (an SSL context each): one only once the
+        # port is open, which is a few microseconds to check.
         self.process.wait_until(
-            lambda: api_answers(self.api_url), timeout, what=f"GET {self.api_url}/version"
+            lambda: port_open(self.endpoint.host, self.endpoint.port) and api_answers(self.api_url),
+            timeout,
+            interval=0.01,
+            what=f"GET {self.api_url}/version",
         )
 
     def stop(self) -> None:

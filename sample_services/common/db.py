@@ -7,10 +7,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential,
+)
 
 T = TypeVar("T")
 
@@ -100,6 +106,26 @@ class Database:
         for attempt in retrying:
             with attempt:
                 self.base.metadata.create_all(self.engine)
+
+    def wait_for_schema(self, wait: float) -> bool:
+        """Wait up to ``wait`` s until every table of the schema exists; False if not.
+
+        For a service on tables another service owns and creates (the relay on orders'
+        outbox): started together with the owner, it begins its work once they are
+        there rather than failing and backing off in the meantime.
+        """
+        wanted = set(self.base.metadata.tables)
+
+        def present() -> bool:
+            return wanted <= set(inspect(self.engine).get_table_names())
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE) | retry_if_result(lambda ok: not ok),
+            wait=wait_exponential(multiplier=0.01, max=0.1),
+            stop=stop_after_delay(wait),
+            retry_error_callback=lambda _state: False,
+        )
+        return bool(retrying(present))
 
     def truncate(self) -> None:
         """Empty every table (test hook only)."""

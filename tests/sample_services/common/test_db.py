@@ -158,3 +158,18 @@ def test_without_a_wait_an_unreachable_database_fails_the_start_at_once(tmp_path
         Database(closed, Base).create_schema(wait=0.3)
     # It tried for the time it was given, then gave up with the database's error.
     assert time.monotonic() - began >= 0.3
+
+
+def test_a_reader_of_another_services_tables_waits_until_they_are_made(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    reader, owner = Database(url, Base), Database(url, Base)
+    assert reader.wait_for_schema(0.05) is False
+    tried = threading.Semaphore(0)
+    event.listen(reader.engine, "engine_connect", lambda *_: tried.release())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(reader.wait_for_schema, 30.0)
+        assert tried.acquire(timeout=30)
+        owner.create_schema()
+        assert waiting.result(timeout=30) is True
+    reader.dispose()
+    owner.dispose()
