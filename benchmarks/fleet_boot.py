@@ -10,6 +10,11 @@ before and after, and the CPU count, so a slow figure can be read for what it is
 one JSON object. Usage:
 
     python benchmarks/fleet_boot.py [--manifest sample_services/fleet.yaml] [--runs 5]
+                                    [--no-template-cache]
+
+PostgreSQL clusters are copies of a cached initdb result (harness.infra.postgres_template;
+the first boot on a machine runs initdb and fills the cache). ``--no-template-cache``
+runs initdb on every boot: a machine's very first boot, every time.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from harness.fleet.launch import launch
 from harness.fleet.manifest import load_manifest
+from harness.infra import postgres_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 3.0
@@ -39,12 +45,29 @@ def _load() -> dict[str, float]:
     return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
 
 
+def _count(directory: Path) -> int:
+    return (
+        len([p for p in directory.iterdir() if not p.name.startswith(".")])
+        if directory.is_dir()
+        else 0
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--manifest", type=Path, default=ROOT / "sample_services" / "fleet.yaml")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--provider", default="local")
+    parser.add_argument("--no-template-cache", action="store_true", help="run initdb on every boot")
     args = parser.parse_args()
+    if args.no_template_cache:
+        os.environ[postgres_template.TEMPLATES_ENV] = "off"
+    templates = postgres_template.cache_root()
+    cache = (
+        {"dir": str(templates), "templates_before": _count(templates)}
+        if templates is not None
+        else "off"
+    )
 
     manifest = load_manifest(args.manifest)
     boots: list[float] = []
@@ -93,6 +116,7 @@ def main() -> None:
         "teardown_target_s": TEARDOWN_TARGET_S,
         "teardown_target_met": teardown < TEARDOWN_TARGET_S,
         "teardown_step_median_s": _medians(teardown_steps),
+        "postgres_template_cache": cache,
         "cores": os.cpu_count(),
         "load_average": {"before": load_before, "after": _load()},
         "note": "a shared machine inflates every figure: read them with the load average",

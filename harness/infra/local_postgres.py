@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import InfraError
-from harness.infra import lifeline, runs
+from harness.infra import lifeline, postgres_template, runs
 from harness.infra.base import Endpoint
 from harness.infra.layout import instance_stem
 from harness.infra.ports import free_port
@@ -40,6 +40,20 @@ SUPERUSER = "harness"
 # Unix socket paths are limited to 107 bytes; pytest's tmp dirs are often longer.
 _SOCKET_PATH_MAX = 107
 _SOCKET_NAME_LEN = len("/.s.PGSQL.65535")
+# Everything initdb is told besides where and the password: the template cache's key.
+_INITDB_OPTIONS = (
+    "-U",
+    SUPERUSER,
+    "--auth-host=scram-sha-256",
+    # The socket dir is private to the server user; the TCP port is what the fleet uses,
+    # and it needs the password.
+    "--auth-local=trust",
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
+    "--no-instructions",
+)
 # Line 8 of postmaster.pid: "starting", "ready" or "stopping" (PostgreSQL >= 10).
 _PID_FILE_STATUS_LINE = 7
 _READY_POLL = 0.01
@@ -99,8 +113,12 @@ class LocalPostgres:
         self.run_as = run_as
         self.endpoint = Endpoint("127.0.0.1", free_port())
         self.user = SUPERUSER
-        # URL-safe alphabet: the password goes into URLs unquoted.
-        self.password = secrets.token_urlsafe(18)
+        uid = _passwd(run_as).pw_uid if run_as is not None else None
+        self._template_key = postgres_template.template_key(self.bindir, _INITDB_OPTIONS, uid)
+        # A cached initdb result (see harness.infra.postgres_template) fixes the password;
+        # else a new one. URL-safe alphabet: the password goes into URLs unquoted.
+        self._template = postgres_template.find(self._template_key)
+        self.password = self._template.password if self._template else secrets.token_urlsafe(18)
         stem = instance_stem("postgres", name)
         self.log_path = root / f"{stem}.log"
         self._outside_root = False
@@ -125,11 +143,33 @@ class LocalPostgres:
         )
 
     def start(self, timeout: float = 30.0) -> None:
-        """initdb (first time only), start the server, wait until it answers queries."""
+        """A new cluster (first time only), start the server, wait until it answers queries.
+
+        The cluster is a copy of the cached template when there is one, else initdb makes
+        it (and the cache keeps a copy for the next server).
+        """
         if not (self.data_dir / "PG_VERSION").exists():
-            self._initdb()
+            uid, gid, _ = self._identity()
+            self._make_socket_dir(uid, gid)
+            if self._template is not None:
+                postgres_template.copy_into(self._template, self.data_dir, uid, gid)
+            else:
+                self._initdb()
+                postgres_template.store(self._template_key, self.data_dir, self.password)
         self.process.start()
         self.wait_ready(timeout)
+
+    def _identity(self) -> tuple[int | None, int | None, list[int] | None]:
+        if self.run_as is None:
+            return None, None, None
+        entry = _passwd(self.run_as)
+        return entry.pw_uid, entry.pw_gid, os.getgrouplist(self.run_as, entry.pw_gid)
+
+    def _make_socket_dir(self, uid: int | None, gid: int | None) -> None:
+        if self._socket_dir is not None:
+            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
+            if uid is not None and gid is not None:
+                os.chown(self._socket_dir, uid, gid)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until a session opens (also after a kill fault: crash recovery runs first)."""
@@ -194,33 +234,15 @@ class LocalPostgres:
         pwfile = self.data_root / "pwfile"
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
-        uid = gid = None
-        groups: list[int] | None = None
-        if self.run_as is not None:
-            entry = _passwd(self.run_as)
-            uid, gid = entry.pw_uid, entry.pw_gid
-            groups = os.getgrouplist(self.run_as, gid)
+        uid, gid, groups = self._identity()
+        if uid is not None and gid is not None:
             os.chown(pwfile, uid, gid)
-        if self._socket_dir is not None:
-            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
-            if uid is not None and gid is not None:
-                os.chown(self._socket_dir, uid, gid)
         argv = [
             str(self.bindir / "initdb"),
             "-D",
             str(self.data_dir),
-            "-U",
-            self.user,
             f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256",
-            # The socket dir is private to the server user; the TCP port is what the
-            # fleet uses, and it needs the password.
-            "--auth-local=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
+            *_INITDB_OPTIONS,
         ]
         try:
             with self.log_path.open("ab") as log:
