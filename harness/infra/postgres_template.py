@@ -46,10 +46,14 @@ def cache_root() -> Path | None:
 
 def template_key(bindir: Path, initdb_options: Sequence[str], run_as_uid: int | None) -> str:
     """What makes two clusters interchangeable: the binaries, the options, the owner."""
-    binaries = []
+    binaries: list[object] = []
     for name in ("initdb", "postgres"):
         path = (bindir / name).resolve()
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:
+            binaries.append([str(path), None])  # running it will say what is wrong
+            continue
         binaries.append([str(path), stat.st_size, stat.st_mtime_ns])
     material = json.dumps([binaries, list(initdb_options), run_as_uid])
     return hashlib.sha256(material.encode()).hexdigest()[:24]
