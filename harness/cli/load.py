@@ -1,106 +1,98 @@
-"""``harness load PROFILE``: options in, a run with a live display, a verdict and an exit code.
-
-The typer command in :mod:`harness.cli` only declares the options and calls :func:`run_load`.
-Exit codes are those of :mod:`harness.load.outcome`: 0 passed, 1 error, 2 bad input,
-98 regression against the baseline, 99 thresholds failed (or the run was aborted).
+"""``harness load PROFILE``: options in, harness.load.run_profile with a live display, the
+LoadResult rendered; the exit code of its verdict comes from harness.cli.exits (0 passed,
+1 error, 2 bad input, 98 regression against the baseline, 99 thresholds failed or aborted).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from rich.console import Console
+import typer
 from rich.markup import escape
 
-from harness.config import HarnessConfig
-from harness.errors import ConfigError, HarnessError, SpecError
-from harness.fleet import signals
-from harness.load.outcome import (
-    EXIT_BAD_INPUT,
-    EXIT_ERROR,
-    PASSED,
-    Baseline,
-    BaselineError,
-    LoadResult,
-    load_baseline,
-)
-from harness.load.profiles import LoadProfile, load_profile
-from harness.load.progress import ProgressDisplay
-from harness.load.session import default_report_dir, run_profile
+from harness.cli.exits import EXIT_FAILED, err, exit_codes, fail, load_exit_code, out
+from harness.cli.options import ManifestOption, ProviderOption, configuration
+from harness.cli.progress import ProgressDisplay
+from harness.errors import HarnessError, InputError
+from harness.extras import require
+
+if TYPE_CHECKING:
+    from harness.load.outcome import LoadResult
+
+__all__ = ["load"]
 
 
-@dataclass(frozen=True)
-class LoadOptions:
-    profile: Path
-    baseline: Path | None = None
-    report_dir: Path | None = None
-    base_url: str | None = None
-    workers: int | None = None
-    progress: bool = True
+def load(
+    profile: Annotated[Path, typer.Argument(help="The load profile (YAML).")],
+    baseline: Annotated[
+        Path | None, typer.Option(help="A report.json of an earlier run to compare with.")
+    ] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="Where reports go (default: <report_dir>/load/<name>).")
+    ] = None,
+    manifest: ManifestOption = None,
+    provider: ProviderOption = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Load this URL instead of the profile's target.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Override the profile's Locust workers.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show the live progress line.")] = True,
+) -> None:
+    """Run a load profile: exit 0 passed, 1 error, 2 bad input, 98 regression, 99 thresholds."""
+    with exit_codes():
+        require("load", "harness load")
+        from harness.load.outcome import load_baseline
+        from harness.load.profiles import load_profile
+        from harness.load.session import check_target, default_report_dir, run_profile
+
+        spec = load_profile(profile)
+        before = load_baseline(baseline) if baseline else None
+        # The configuration (and the manifest) only when the run starts a fleet.
+        config = None
+        if spec.base_url is None and base_url is None:
+            config = configuration(manifest, provider)
+            check_target(spec, config)
+    out_dir = report_dir or default_report_dir(spec, config)
+    display = ProgressDisplay(err, spec.name) if progress else None
+    with exit_codes():
+        try:
+            if display is not None:
+                with display:
+                    result = run_profile(
+                        spec,
+                        config=config,
+                        report_dir=out_dir,
+                        baseline=before,
+                        base_url=base_url,
+                        workers=workers,
+                        on_status=display,
+                    )
+            else:
+                result = run_profile(
+                    spec,
+                    config=config,
+                    report_dir=out_dir,
+                    baseline=before,
+                    base_url=base_url,
+                    workers=workers,
+                )
+        except InputError:
+            raise
+        except HarnessError as exc:
+            err.print(f"error report: {out_dir / 'report.md'}", highlight=False)
+            fail(EXIT_FAILED, str(exc))
+    _print_result(result)
+    raise typer.Exit(load_exit_code(result.verdict))
 
 
-def _print_result(result: LoadResult, out: Console) -> None:
+def _print_result(result: LoadResult) -> None:
+    from harness.load.outcome import PASSED
+
     style = "green" if result.verdict == PASSED else "red"
     out.print(f"[bold {style}]{escape(result.summary())}[/]")
     for name in ("markdown", "html", "json", "junit", "plot", "locust_html"):
         if name in result.artifacts:
             out.print(f"  {name}: {result.artifacts[name]}", highlight=False)
-
-
-def run_load(
-    options: LoadOptions,
-    *,
-    config: Callable[[], HarnessConfig],
-    out: Console,
-    err: Console,
-) -> int:
-    """Run the profile; returns the exit code (input errors print ``file:line: field: why``)."""
-    try:
-        profile = load_profile(options.profile)
-        baseline = load_baseline(options.baseline) if options.baseline else None
-        resolved = config() if profile.base_url is None and options.base_url is None else None
-    except SpecError as exc:
-        err.print(f"[bold red]invalid profile:[/]\n{escape(str(exc))}")
-        return EXIT_BAD_INPUT
-    except (BaselineError, ConfigError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        return EXIT_BAD_INPUT
-    report_dir = options.report_dir or default_report_dir(profile, resolved)
-    display = ProgressDisplay(err, profile.name) if options.progress else None
-    try:
-        with signals.sigterm_raises():
-            if display is not None:
-                with display:
-                    result = _run(profile, options, resolved, report_dir, baseline, display)
-            else:
-                result = _run(profile, options, resolved, report_dir, baseline, None)
-    except SpecError as exc:
-        err.print(f"[bold red]invalid input:[/]\n{escape(str(exc))}")
-        return EXIT_BAD_INPUT
-    except HarnessError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
-        err.print(f"error report: {report_dir / 'report.md'}", highlight=False)
-        return EXIT_ERROR
-    _print_result(result, out)
-    return result.exit_code
-
-
-def _run(
-    profile: LoadProfile,
-    options: LoadOptions,
-    config: HarnessConfig | None,
-    report_dir: Path,
-    baseline: Baseline | None,
-    display: ProgressDisplay | None,
-) -> LoadResult:
-    return run_profile(
-        profile,
-        config=config,
-        report_dir=report_dir,
-        baseline=baseline,
-        base_url=options.base_url,
-        workers=options.workers,
-        on_status=display,
-    )

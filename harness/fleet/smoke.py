@@ -32,8 +32,18 @@ from typing import Any
 import httpx
 
 from harness.closing import Closing
-from harness.errors import SmokeError
+from harness.errors import FleetError
 from harness.fleet.lifecycle import Fleet
+
+
+class SmokeError(FleetError):
+    """A step of the smoke flow failed; ``step`` names it."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__(f"{step}: {reason}")
+
 
 _TERMINAL_FAILURES = {"COMPENSATING", "COMPENSATED", "CANCELLED"}
 

@@ -19,11 +19,12 @@ from harness.errors import HarnessError, SpecError, SpecIssue
 from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import load_manifest
-from harness.load.machine import git_facts, machine_facts
+from harness.load.errors import LoadProfileError
+from harness.load.hostfacts import git_facts, machine_facts
 from harness.load.outcome import Baseline, LoadResult, build_result, load_baseline
 from harness.load.plan import compile_plan
-from harness.load.profiles import LoadProfile, LoadProfileError, load_profile
-from harness.load.reporting import write_error_report, write_reports
+from harness.load.profiles import LoadProfile, load_profile
+from harness.load.reports import write_error_report, write_reports
 from harness.load.runner import StatusCallback, run_locust
 from harness.load.setup_steps import run_setup
 
@@ -35,7 +36,7 @@ def default_report_dir(profile: LoadProfile, config: HarnessConfig | None) -> Pa
     return base / DEFAULT_SUBDIR / profile.name
 
 
-def _check_target(profile: LoadProfile, config: HarnessConfig) -> None:
+def check_target(profile: LoadProfile, config: HarnessConfig) -> None:
     """A profile targeting an unknown service fails before the fleet is started."""
     manifest = load_manifest(config.manifest)
     if profile.target is not None and profile.target not in manifest.services:
@@ -72,7 +73,7 @@ def target_url(
         yield fleet.url(profile.target)
         return
     resolved = config or load_config()
-    _check_target(profile, resolved)
+    check_target(profile, resolved)
     with launch_from_config(resolved) as started:
         yield started.url(profile.target)
 

@@ -18,7 +18,7 @@ import uuid
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, rule
 
-from harness.fuzz.machine import FleetStateMachine
+from harness.fuzz.state_machine import FleetStateMachine
 
 
 class Notes(FleetStateMachine):
