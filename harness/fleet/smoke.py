@@ -1,6 +1,6 @@
 """The smoke flow: a checkout through the gateway, then the same with latency on one edge.
 
-It speaks the sample fleet's public HTTP API (ARCHITECTURE.md, "Public HTTP API"): a dev
+It speaks the sample fleet's public HTTP API (sample_services/README.md, "Public HTTP API"): a dev
 token from ``POST /auth/token``, seeding through the admin routes, ``POST /api/orders``.
 Nothing is imported from the services; a user's fleet with the same API runs it too.
 

@@ -79,6 +79,45 @@ CLI_ADAPTER = ("cli/",)
 ADAPTERS = ("harness.cli", "harness.pytest", "harness.pytest_plugin")
 
 
+# The diagram of ARCHITECTURE.md, top to bottom: every import points to a lower row.
+ROWS = [
+    {"pytest", "cli"},
+    {"contracts", "fuzz", "load", "chaos"},
+    {"project"},
+    {"fleet"},
+    {"faults", "report", "invariants"},
+    {"infra"},
+    {"config", "errors", "extras", "yamlsource", "schemafile", "closing"},
+]
+
+
+def unit(top: str) -> str:
+    """The diagram's box a module belongs to (the plugin module and its package are one)."""
+    top = top.removesuffix(".py")
+    return "pytest" if top == "pytest_plugin" else top
+
+
+def row_of(box: str) -> int:
+    return next(i for i, row in enumerate(ROWS) if box in row)
+
+
+def test_every_import_points_down_the_diagram() -> None:
+    leaves = len(ROWS) - 1
+    upward = {}
+    for path in modules():
+        mine = unit(relative(path).split("/", maxsplit=1)[0])
+        if mine == "__init__":
+            continue
+        for name in imports(path):
+            parts = name.split(".")
+            if parts[0] != "harness" or len(parts) < 2 or unit(parts[1]) == mine:
+                continue
+            theirs = row_of(unit(parts[1]))
+            if theirs <= row_of(mine) and not (theirs == row_of(mine) == leaves):
+                upward.setdefault(relative(path), []).append(name)
+    assert upward == {}
+
+
 def test_only_the_cli_imports_rich_or_typer() -> None:
     offenders = importing(("rich", "typer", "click"), modules())
     assert any(name.startswith(CLI_ADAPTER) for name in offenders)
