@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.exits import EXIT_FAILED, err, exit_codes, fail, load_exit_code, out
-from harness.cli.options import ManifestOption, ProviderOption, configuration
+from harness.cli.options import ManifestOption, ProviderOption, project
 from harness.cli.progress import ProgressDisplay
 from harness.errors import HarnessError, InputError
 from harness.extras import require
@@ -51,11 +51,11 @@ def load(
         spec = load_profile(profile)
         before = load_baseline(baseline) if baseline else None
         # The configuration (and the manifest) only when the run starts a fleet.
-        config = None
+        found = None
         if spec.base_url is None and base_url is None:
-            config = configuration(manifest, provider)
-            check_target(spec, config)
-    out_dir = report_dir or default_report_dir(spec, config)
+            found = project(manifest, provider)
+            check_target(spec, found)
+    out_dir = report_dir or default_report_dir(spec, found.config if found else None)
     display = ProgressDisplay(err, spec.name) if progress else None
     with exit_codes():
         try:
@@ -63,7 +63,7 @@ def load(
                 with display:
                     result = run_profile(
                         spec,
-                        config=config,
+                        project=found,
                         report_dir=out_dir,
                         baseline=before,
                         base_url=base_url,
@@ -73,7 +73,7 @@ def load(
             else:
                 result = run_profile(
                     spec,
-                    config=config,
+                    project=found,
                     report_dir=out_dir,
                     baseline=before,
                     base_url=base_url,
