@@ -1,8 +1,8 @@
 """What the harness pytest plugin costs a pytest run that asks for no suite (target: < 0.15 s).
 
 Times ``pytest --co -q`` over one trivial test, in a fresh interpreter each run (the fastest
-of the runs, interleaved), with other
-plugins' autoloading off so only ours differs: bare pytest vs ``-p harness.pytest_plugin``.
+of interleaved runs), with other plugins' autoloading off so only ours differs: bare pytest
+vs ``-p harness.pytest_plugin``.
 Also lists which heavy modules the plugin's run imported (none is the point). Prints one JSON
 object. Usage:
 
