@@ -1,7 +1,8 @@
 """The version a verification is recorded under: the git commit of the code verified.
 
 The configured ``contracts.version`` (``HARNESS_VERSION``) wins (CI knows best, e.g. a build
-number or the merge commit). Otherwise the short commit of HEAD. A work tree with uncommitted changes to tracked files gets
+number or the merge commit). Otherwise the short commit of HEAD. A work tree with
+uncommitted changes to tracked files gets
 ``<commit>+dirty.<tree>``, where ``<tree>`` is the git tree id of the work tree's content:
 a verification of uncommitted code proves nothing about the commit and must not be taken
 for it, yet the same uncommitted content asked about again (can-i-deploy right after the
