@@ -166,6 +166,15 @@ def test_stopping_fleet_up_leaves_no_process_and_no_directory(
     assert list(temp.iterdir()) == []
 
 
+# Stand-ins under the smoke flow's names, with its default edge (orders->payments), so the
+# flow gets past the checks of its input and fails at a step.
+SMOKE_STANDINS = {
+    "gateway": standin_service("gateway"),
+    "orders": standin_service("orders", calls={"payments": {"env": "PAYMENTS_URL"}}),
+    "payments": standin_service("payments"),
+}
+
+
 @pytest.mark.slow
 def test_smoke_failure_prints_the_step_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -173,7 +182,7 @@ def test_smoke_failure_prints_the_step_and_exits_1(
     # Stand-ins under the gateway's and orders' names: up and ready, but no token issuer.
     manifest = {
         "version": 1,
-        "services": {"gateway": standin_service("gateway"), "orders": standin_service("orders")},
+        "services": SMOKE_STANDINS,
     }
     path = write(tmp_path / "fleet.yaml", manifest)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
@@ -194,7 +203,7 @@ def test_smoke_without_json_tells_a_person_where_it_failed(
 ) -> None:
     manifest = {
         "version": 1,
-        "services": {"gateway": standin_service("gateway"), "orders": standin_service("orders")},
+        "services": SMOKE_STANDINS,
     }
     path = write(tmp_path / "fleet.yaml", manifest)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
