@@ -1,6 +1,6 @@
 """The smoke flow: a checkout through the gateway, then the same with latency on one edge.
 
-It speaks the sample fleet's public HTTP API (ARCHITECTURE.md, "Public HTTP API"): a dev
+It speaks the sample fleet's public HTTP API (sample_services/README.md, "Public HTTP API"): a dev
 token from ``POST /auth/token``, seeding through the admin routes, ``POST /api/orders``.
 Nothing is imported from the services; a user's fleet with the same API runs it too.
 
@@ -32,8 +32,18 @@ from typing import Any
 import httpx
 
 from harness.closing import Closing
-from harness.errors import SmokeError
+from harness.errors import FleetError
 from harness.fleet.lifecycle import Fleet
+
+
+class SmokeError(FleetError):
+    """A step of the smoke flow failed; ``step`` names it."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__(f"{step}: {reason}")
+
 
 _TERMINAL_FAILURES = {"COMPENSATING", "COMPENSATED", "CANCELLED"}
 

@@ -16,7 +16,7 @@ import httpx
 
 from harness.fleet.manifest import Manifest
 from harness.fuzz.auth import bearer_schemes, obtain_bearer, token_command, token_operation
-from harness.fuzz.errors import FuzzError
+from harness.fuzz.errors import FuzzError, FuzzInputError
 from harness.fuzz.settings import FuzzSettings, TokenSpec
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
@@ -96,7 +96,7 @@ def fuzzed_services(
         unknown = sorted(set(only) - set(manifest.services))
         if unknown:
             known = ", ".join(sorted(manifest.services))
-            raise FuzzError(f"unknown service(s) {', '.join(unknown)} (services: {known})")
+            raise FuzzInputError(f"unknown service(s) {', '.join(unknown)} (services: {known})")
     chosen = []
     for name, spec in manifest.services.items():
         if only and name not in only:

@@ -35,7 +35,6 @@ from harness.infra.ports import free_port
 from harness.infra.postgres import can_connect, create_database, postgres_url
 from harness.infra.process import ManagedProcess
 
-BINDIR_ENV = "HARNESS_POSTGRES_BINDIR"
 SUPERUSER = "harness"
 # Unix socket paths are limited to 107 bytes; pytest's tmp dirs are often longer.
 _SOCKET_PATH_MAX = 107
@@ -70,14 +69,13 @@ _SPEED_SETTINGS = (
 
 
 def find_bindir(explicit: str | None = None) -> Path:
-    """Directory holding initdb and postgres: argument, $HARNESS_POSTGRES_BINDIR, Debian's
-    /usr/lib/postgresql/<newest>/bin, then PATH."""
+    """Directory holding initdb and postgres: the argument (``infra.postgres_bindir``),
+    Debian's /usr/lib/postgresql/<newest>/bin, then PATH."""
     tried: list[str] = []
-    for source, candidate in (("argument", explicit), (BINDIR_ENV, os.environ.get(BINDIR_ENV))):
-        if candidate:
-            if (Path(candidate) / "initdb").is_file():
-                return Path(candidate)
-            raise InfraError(f"no initdb in {candidate} (from {source})")
+    if explicit:
+        if (Path(explicit) / "initdb").is_file():
+            return Path(explicit)
+        raise InfraError(f"no initdb in {explicit} (infra.postgres_bindir)")
     debian = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: [int(x) if x.isdigit() else 0 for x in Path(p).parts[4].split(".")],
@@ -89,7 +87,10 @@ def find_bindir(explicit: str | None = None) -> Path:
     tried.append("initdb on PATH")
     if on_path:
         return Path(on_path).parent
-    raise InfraError(f"PostgreSQL binaries not found; tried {', '.join(tried)}; set {BINDIR_ENV}")
+    raise InfraError(
+        f"PostgreSQL binaries not found; tried {', '.join(tried)}; "
+        "set infra.postgres_bindir (HARNESS_POSTGRES_BINDIR)"
+    )
 
 
 def default_run_as() -> str | None:

@@ -27,21 +27,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.config import POSTGRES_TEMPLATES_ENV, postgres_templates_dir
 from harness.errors import InfraError
 from harness.infra import lifeline
 
-TEMPLATES_ENV = "HARNESS_POSTGRES_TEMPLATES"
+TEMPLATES_ENV = POSTGRES_TEMPLATES_ENV
 _PASSWORD_FILE = "password"
 _CLUSTER_DIR = "data"
 
 
 def cache_root() -> Path | None:
     """Where templates live; None when the cache is off."""
-    explicit = os.environ.get(TEMPLATES_ENV)
-    if explicit is not None:
-        return None if explicit.strip().lower() in ("", "off", "0", "no") else Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "harness" / "postgres-templates"
+    return postgres_templates_dir()
 
 
 def template_key(bindir: Path, initdb_options: Sequence[str], run_as_uid: int | None) -> str:

@@ -42,21 +42,13 @@ from typing import Any
 
 import psutil
 
+from harness.config import runs_dir
+
 log = logging.getLogger(__name__)
 
-RUNS_DIR_ENV = "HARNESS_RUNS_DIR"
 _JOURNAL_GLOB = "run-*.jsonl"
 _FORMAT = 1
 _KILL_WAIT = 5.0
-
-
-def runs_dir() -> Path:
-    """Where journals live: ``$HARNESS_RUNS_DIR``, else the user's XDG state directory."""
-    explicit = os.environ.get(RUNS_DIR_ENV)
-    if explicit:
-        return Path(explicit)
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "harness" / "runs"
 
 
 def _boot_id() -> str:

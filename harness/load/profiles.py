@@ -28,10 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from harness.errors import SpecError
 from harness.load import templates
 from harness.load.compare import CompareSettings, parse_limit
 from harness.load.durations import Duration
+from harness.load.errors import LoadProfileError
 from harness.load.thresholds import Threshold, parse_condition, parse_key, parse_threshold
 from harness.yamlsource import Problem, load_model
 
@@ -46,10 +46,6 @@ TOKEN_REQUEST = "auth: token"
 _profile_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "profile_dir", default=None
 )
-
-
-class LoadProfileError(SpecError):
-    """A load profile is invalid: nothing was started."""
 
 
 class _Strict(BaseModel):

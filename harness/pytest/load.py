@@ -1,11 +1,13 @@
 """pytest's side of load runs: ``--load`` collects profiles, ``run_load_profile`` runs one.
 
-``pytest --load`` adds the profile directory (ini ``harness_load_profiles``, default
-``scenarios/load``) to what is collected; each YAML profile there becomes a collector whose
+``pytest --load`` adds the profile directory (the configuration's ``load.profiles``: ini
+``harness_load_profiles`` or ``[tool.harness.load] profiles``, default ``scenarios/load``)
+to what is collected; each YAML profile there becomes a collector whose
 items are its thresholds (``checkout-short.yaml::http_req_duration: p(95)<800``). The
 profile runs once, when its first item runs, and every item reports its own threshold's
 verdict. ``--load-baseline report.json`` adds one item per profile for the comparison.
-Without ``--load`` nothing here collects or runs anything.
+The plugin registers this module only with ``--load``; ``run_load_profile`` works in any
+run.
 
 Profiles that target a fleet service use the session's ``fleet`` fixture (started once for
 the session); profiles with a ``base_url`` start nothing. A bad profile is a collection
@@ -22,32 +24,21 @@ import pytest
 
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecError
-from harness.load.outcome import BaselineError, LoadResult, load_baseline
+from harness.load.errors import LoadBaselineError
+from harness.load.outcome import LoadResult, load_baseline
 from harness.load.profiles import LoadProfile, load_profile
 from harness.load.session import run_profile
+from harness.pytest import harness_config as resolve_config
 
-PROFILES_INI = "harness_load_profiles"
-DEFAULT_PROFILES = "scenarios/load"
 _SUFFIXES = (".yaml", ".yml")
 
 RunLoadProfile = Callable[..., LoadResult]
 _runs_key = pytest.StashKey[dict[Path, LoadResult | BaseException]]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness")
-    group.addoption(
-        "--load-baseline",
-        metavar="REPORT",
-        default=None,
-        help="with --load: compare each profile's run with this report.json (e.g. main's)",
-    )
-    parser.addini(PROFILES_INI, "directory of load profiles collected by --load", default=None)
-
-
 def _profile_dir(config: pytest.Config) -> Path:
-    configured = config.getini(PROFILES_INI) or DEFAULT_PROFILES
-    return (config.rootpath / str(configured)).resolve()
+    """The configuration's ``load.profiles`` (ini ``harness_load_profiles`` among its sources)."""
+    return resolve_config(config).load.profiles
 
 
 def _load_enabled(config: pytest.Config) -> bool:
@@ -57,7 +48,10 @@ def _load_enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _load_enabled(config):
         return
-    directory = _profile_dir(config)
+    try:
+        directory = _profile_dir(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--load: {exc}") from None
     given = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     if directory.is_dir() and not any(p == directory or directory in p.parents for p in given):
         config.args.append(str(directory))
@@ -153,7 +147,7 @@ def _harness_load_run(
                 runs[path] = _run_with_fleet(
                     request, harness_config, profile, out, baseline=baseline
                 )
-            except (HarnessError, BaselineError) as exc:
+            except (HarnessError, LoadBaselineError) as exc:
                 runs[path] = exc
         outcome = runs[path]
         if isinstance(outcome, BaseException):
@@ -163,14 +157,14 @@ def _harness_load_run(
     return run
 
 
-@pytest.fixture
-def run_load_profile(
+def load_profile_runner(
     request: pytest.FixtureRequest, harness_config: HarnessConfig
 ) -> RunLoadProfile:
     """``run_load_profile("scenarios/load/x.yaml", baseline=None, base_url=None, workers=None)``.
 
-    Runs the profile now (against the session's fleet when it targets a service) and
-    returns the :class:`~harness.load.outcome.LoadResult`; reports go to
+    The plugin's ``run_load_profile`` fixture returns this. Runs the profile now (against
+    the session's fleet when it targets a service) and returns the
+    :class:`~harness.load.outcome.LoadResult`; reports go to
     ``<report_dir>/load/<profile>-<test name>``. Assert on it, e.g.
     ``assert result.passed, result.summary()``.
     """

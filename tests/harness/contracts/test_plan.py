@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contracts.pactfile import PactFile, parse_pact
-from harness.contracts.run import ContractPlan, ContractSession
+from harness.contracts.session import ContractPlan, ContractSession
 from harness.contracts.settings import load_settings
 from harness.contracts.verification import verify_provider
 from harness.errors import FleetError
@@ -23,7 +23,7 @@ def pact(consumer: str, provider: str, *interactions: dict[str, Any]) -> PactFil
 
 
 def plan(*pacts: PactFile) -> ContractPlan:
-    return ContractPlan(load_settings(ROOT, environ={}), MANIFEST, pacts)
+    return ContractPlan(load_settings(ROOT), MANIFEST, pacts)
 
 
 def test_a_pact_outside_the_manifest_or_without_interactions_is_a_problem() -> None:

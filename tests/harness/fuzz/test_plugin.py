@@ -7,6 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
+# The plugin imports a suite only when asked, and in-process inner runs unload what they
+# import: imported here, the suite stays loaded across them.
+import harness.pytest.fuzz  # noqa: F401
+
 from .conftest import REPO, app_service
 
 pytest_plugins = ["pytester"]
@@ -18,7 +22,7 @@ import uuid
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, rule
 
-from harness.fuzz.machine import FleetStateMachine
+from harness.fuzz.state_machine import FleetStateMachine
 
 
 class Notes(FleetStateMachine):

@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.config import RUNS_DIR_ENV
 from harness.infra import lifeline, runs
 from harness.infra.process import ManagedProcess
 
@@ -100,7 +101,7 @@ print("done", flush=True)
 def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private registry, for the helpers and for this process's own record."""
     directory = tmp_path / "runs"
-    monkeypatch.setenv(runs.RUNS_DIR_ENV, str(directory))
+    monkeypatch.setenv(RUNS_DIR_ENV, str(directory))
     monkeypatch.setattr(runs, "_current", None)
     yield directory
     if runs._current is not None:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.cli.exits import EXIT_REGRESSION, EXIT_THRESHOLDS, load_exit_code
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
-from harness.load.outcome import EXIT_REGRESSION, EXIT_THRESHOLDS, LoadResult, load_baseline
+from harness.load.outcome import LoadResult, load_baseline
 from harness.load.session import run_profile
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -67,7 +68,7 @@ def test_checkout_through_the_gateway_passes(baseline_run: LoadResult) -> None:
 def test_a_threshold_the_fleet_cannot_meet_fails_by_name(fleet: Fleet, tmp_path: Path) -> None:
     path = short_checkout(tmp_path, thresholds={"http_req_duration{name:place order}": ["p(95)<1"]})
     result = run_profile(path, fleet=fleet, report_dir=tmp_path / "out", step_summary=False)
-    assert result.exit_code == EXIT_THRESHOLDS
+    assert load_exit_code(result.verdict) == EXIT_THRESHOLDS
     [failed] = result.failed_thresholds
     assert failed.threshold.id == "http_req_duration{name:place order}: p(95)<1"
     assert "http_req_duration{name:place order}: p(95)<1: FAILED" in result.summary()
@@ -88,7 +89,7 @@ def test_a_slowed_edge_is_a_regression_against_the_baseline(
             baseline=baseline,
             step_summary=False,
         )
-    assert result.exit_code == EXIT_REGRESSION, result.summary()
+    assert load_exit_code(result.verdict) == EXIT_REGRESSION, result.summary()
     assert result.comparison is not None
     regressed = {(c.endpoint, c.metric) for c in result.comparison.regressions}
     assert ("POST place order", "p95") in regressed

@@ -15,7 +15,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.load.outcome import EXIT_BAD_INPUT, EXIT_PASSED, EXIT_REGRESSION, EXIT_THRESHOLDS
+from harness.cli.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    EXIT_THRESHOLDS,
+    load_exit_code,
+)
 from harness.load.plan import SERIES_FILE
 from harness.load.session import run_profile
 
@@ -96,7 +102,7 @@ def test_abort_on_fail_stops_a_failing_run_early(
         },
     )
     result = run_profile(write_profile(data), report_dir=tmp_path / "out", step_summary=False)
-    assert result.exit_code == EXIT_THRESHOLDS
+    assert load_exit_code(result.verdict) == EXIT_THRESHOLDS
     assert result.verdict == "aborted"
     assert result.abort is not None
     assert result.abort.threshold == "http_req_failed: rate<0.05"
@@ -180,7 +186,7 @@ def test_cli_exit_codes_bad_input_passed_and_regression(
         text=True,
         check=False,
     )
-    assert done.returncode == EXIT_PASSED, done.stdout + done.stderr
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
     slow = write_profile(profile(150), "slow.yaml")
     command = [*HARNESS, "load", str(slow), "--baseline", str(base_dir / "report.json")]
     done = subprocess.run(

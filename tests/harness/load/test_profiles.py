@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from harness.load import schema
+from harness.load.errors import LoadProfileError
 from harness.load.plan import compile_plan
-from harness.load.profiles import LoadProfileError, load_profile
+from harness.load.profiles import load_profile
 
 from .conftest import WriteProfile, profile_dict
 

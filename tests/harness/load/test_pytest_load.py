@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
+# The plugin imports a suite only when asked; in-process inner runs (pytester.runpytest)
+# unload whatever they imported, and numpy (under matplotlib) cannot be imported twice in
+# one process. Imported here, it stays loaded across the inner runs.
+import harness.pytest.load  # noqa: F401
+
 from .conftest import profile_dict
 
 pytest_plugins = ["pytester"]

@@ -315,7 +315,6 @@ def to_json(result: LoadResult) -> dict[str, Any]:
     return {
         "format": verdicts.REPORT_FORMAT,
         "verdict": result.verdict,
-        "exit_code": result.exit_code,
         "profile": {
             "name": profile.name,
             "path": str(profile.path) if profile.path else None,
@@ -553,7 +552,6 @@ def write_error_report(
     data = {
         "format": verdicts.REPORT_FORMAT,
         "verdict": verdicts.ERROR,
-        "exit_code": verdicts.EXIT_ERROR,
         "profile": {"name": name},
         "error": message,
         "machine": facts,
