@@ -333,13 +333,17 @@ def _watch(environment: Environment) -> None:
     """Master or local process: users per second, the status file, abortable thresholds."""
     runner = environment.runner
     assert runner is not None
+    tick = time.time()
     while True:
         now = time.time()
         RUN.recorder.sample_users(now, runner.user_count)
         RUN.peak_users = max(RUN.peak_users, runner.user_count)
         _check_abort(environment, now)
         _write_json(OUT / STATUS_FILE, _status(environment, now))
-        gevent.sleep(PLAN.status_interval_s)
+        # On a fixed cadence, not "interval after the work": a loop that drifted skipped
+        # whole seconds of user samples on a busy machine. Late ticks are not caught up.
+        tick = max(tick + PLAN.status_interval_s, time.time())
+        gevent.sleep(max(0.0, tick - time.time()))
 
 
 def _end_warmup(environment: Environment) -> None:

@@ -138,6 +138,55 @@ def test_open_model_charges_queueing_to_latency(
     }
 
 
+@pytest.mark.parametrize(
+    ("stages", "extra"),
+    [
+        pytest.param(
+            [{"duration": "2s", "rate": 8}, {"duration": "2s", "rate": 16}],
+            {"max_users": 4},
+            id="open model: the rate doubles",
+        ),
+        pytest.param(
+            [
+                {"duration": "2s", "users": 2, "spawn_rate": 20},
+                {"duration": "2s", "users": 4, "spawn_rate": 20},
+            ],
+            {"wait": {"constant_throughput": 8}},
+            id="closed model: 2 users, then 4",
+        ),
+    ],
+)
+def test_users_carry_on_across_a_stage_change(
+    target: str,
+    write_profile: WriteProfile,
+    tmp_path: Path,
+    stages: list[dict[str, object]],
+    extra: dict[str, object],
+) -> None:
+    # Every user fetches its token once, when it starts: a pool torn down and spawned
+    # again at the stage change would fetch more tokens than it has users.
+    data = profile_dict(
+        target,
+        stages=stages,
+        auth={"path": "/auth/token", "body": {"client_id": "u-{user_id}"}},
+        tasks=[{"name": "ok", "request": {"path": "/ok"}}],
+        thresholds={"http_req_failed": ["rate<0.5"]},
+    )
+    data.pop("wait")
+    data.update(extra)
+    result = run_profile(write_profile(data), report_dir=tmp_path / "out", step_summary=False)
+    tokens = {e.name: e.requests for e in result.stats.endpoints}["auth: token"]
+    assert tokens == 4, result.summary()
+    assert result.run["peak_users"] == 4
+    # The sampled user count never falls between spawn and the end of the last stage.
+    inside = [p.users for p in result.timeline.points if 1.0 <= p.t_s <= 3.5]
+    assert inside == sorted(inside)
+    assert inside[0] >= 2
+    assert inside[-1] == 4
+    # Requests kept coming after the change (second stage: from 2 s on).
+    assert sum(p.rps for p in result.timeline.points if p.t_s > 2.5) > 0
+
+
 def test_a_users_own_locustfile(target: str, write_profile: WriteProfile, tmp_path: Path) -> None:
     (tmp_path / "mine.py").write_text(
         "from locust import FastHttpUser, constant_throughput, task\n\n\n"
