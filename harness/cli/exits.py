@@ -5,7 +5,8 @@ says which outcome gives which code:
 0     success (fleet up and stopped, smoke passed, contracts verified, fuzz clean,
       load passed)
 1     the run failed (a service did not start, the smoke flow failed, a contract
-      failed or the service may not ship, new fuzzing failures, a load run error)
+      failed or the service may not ship, new fuzzing failures, a load run error or a
+      load run that made no request)
 2     bad input: a manifest, settings file, configuration or option; nothing was
       started (:class:`harness.errors.InputError`, and typer's usage errors)
 98    ``harness load``: a regression against the baseline
@@ -63,6 +64,7 @@ def load_exit_code(verdict: str) -> int:
         verdicts.REGRESSION: EXIT_REGRESSION,
         verdicts.THRESHOLDS_FAILED: EXIT_THRESHOLDS,
         verdicts.ABORTED: EXIT_THRESHOLDS,
+        verdicts.NO_REQUESTS: EXIT_FAILED,  # zero work is not a pass
     }
     return codes[verdict]
 

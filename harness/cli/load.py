@@ -49,7 +49,8 @@ def load(
         from harness.load.session import check_target, default_report_dir, run_profile
 
         spec = load_profile(profile)
-        before = load_baseline(baseline) if baseline else None
+        stored = baseline or spec.stored_baseline  # --baseline, else compare.baseline
+        before = load_baseline(stored) if stored else None
         # The configuration (and the manifest) only when the run starts a fleet.
         found = None
         if spec.base_url is None and base_url is None:

@@ -3,6 +3,8 @@ the run's overall verdict (passed, thresholds failed, aborted, regression, error
 
 Failed thresholds win over regressions: a run that is both is "thresholds failed". The exit
 code each verdict gives ``harness load`` is the CLI's business (:mod:`harness.cli.exits`).
+A run that measured no request at all is "no requests", whatever its thresholds say: zero
+work is not a pass (:attr:`LoadResult.no_work` gives the reason).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ THRESHOLDS_FAILED = "thresholds failed"
 ABORTED = "aborted"
 REGRESSION = "regression"
 ERROR = "error"
+NO_REQUESTS = "no requests"
 
 # Locust wraps a failure we set with catch_response in the exception's repr.
 _WRAPPED = re.compile(r"^CatchResponseError\((['\"])(.*)\1\)$", re.DOTALL)
@@ -72,7 +75,7 @@ def load_baseline(path: Path) -> Baseline:
         raise LoadBaselineError(f"{path}: not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
         raise LoadBaselineError(f"{path}: not a harness load report (format {REPORT_FORMAT})")
-    if data.get("verdict") == ERROR or "stats" not in data:
+    if data.get("verdict") in (ERROR, NO_REQUESTS) or "stats" not in data:
         raise LoadBaselineError(
             f"{path}: the baseline run has no statistics (it ended in an error)"
         )
@@ -135,7 +138,33 @@ class LoadResult:
         return len(self.comparison.regressions) if self.comparison else 0
 
     @property
+    def no_work(self) -> str | None:
+        """Why the run measured no request at all (None when it measured some).
+
+        Thresholds cannot judge a run without requests (k6 passes them; we do not), so such a
+        run fails with this reason, whatever its thresholds say."""
+        if self.stats.total.requests:
+            return None
+        run = self.run
+        if not run.get("peak_users"):
+            why = "no user started"
+        elif run.get("skipped_tasks"):
+            skipped = ", ".join(f"{n}: {c}" for n, c in sorted(run["skipped_tasks"].items()))
+            why = f"every task was skipped, waiting for a value no response saved ({skipped})"
+        elif run.get("dropped_iterations"):
+            why = f"every arrival was dropped ({run['dropped_iterations']} dropped iterations)"
+        elif run.get("exceptions"):
+            why = f"user code raised: {run['exceptions'][0].get('msg', '?')}"
+        else:
+            why = "the users sent no request (a locustfile whose tasks make none?)"
+        if run.get("warmup_s"):
+            why += f"; requests during the {run['warmup_s']:g} s warm-up are not counted"
+        return f"no request was measured: {why}"
+
+    @property
     def verdict(self) -> str:
+        if self.no_work is not None:
+            return NO_REQUESTS
         if self.abort is not None:
             return ABORTED
         if self.failed_thresholds:
@@ -164,6 +193,8 @@ class LoadResult:
             f"thresholds passed, {self.regressions} regressions, "
             f"{self.stats.total.requests} requests in {self.stats.duration_s:.1f} s)"
         ]
+        if self.no_work is not None:
+            lines.append(self.no_work)
         if self.abort is not None:
             lines.append(
                 f"aborted at {self.abort.at_s:.1f} s: {self.abort.threshold} "

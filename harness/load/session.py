@@ -98,6 +98,8 @@ def run_profile(
     written first, so a pull request still gets a comment saying so).
     """
     spec = profile if isinstance(profile, LoadProfile) else load_profile(profile)
+    if baseline is None:
+        baseline = spec.stored_baseline  # compare.baseline, when the caller names none
     before = load_baseline(baseline) if isinstance(baseline, Path) else baseline
     config = config or (project.config if project is not None else None)
     out = (report_dir or default_report_dir(spec, config)).resolve()

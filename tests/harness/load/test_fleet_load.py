@@ -37,10 +37,21 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         yield running
 
 
+# checkout-short's own thresholds are SLOs (p95<800 ms, count>50) that a busy machine can
+# miss; here the profile must pass on any machine, so only margins no machine closes.
+MACHINE_INDEPENDENT = {"http_req_duration": ["p(95)<10000"], "http_req_failed": ["rate<0.5"]}
+
+
 def short_checkout(directory: Path, **changes: Any) -> Path:
-    """checkout-short, 1 s warm-up + 5 s, with ``changes`` applied."""
+    """checkout-short, 1 s warm-up + 5 s, wide-margin thresholds, ``changes`` applied."""
     data = yaml.safe_load(CHECKOUT.read_text())
-    data.update({"warmup": "1s", "stages": [{"duration": "6s", "users": 6, "spawn_rate": 6}]})
+    data.update(
+        {
+            "warmup": "1s",
+            "stages": [{"duration": "6s", "users": 6, "spawn_rate": 6}],
+            "thresholds": MACHINE_INDEPENDENT,
+        }
+    )
     data.update(changes)
     path = directory / "checkout.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

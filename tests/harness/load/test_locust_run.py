@@ -17,6 +17,7 @@ import pytest
 
 from harness.cli.exits import (
     EXIT_BAD_INPUT,
+    EXIT_FAILED,
     EXIT_OK,
     EXIT_REGRESSION,
     EXIT_THRESHOLDS,
@@ -247,3 +248,29 @@ def test_cli_exit_codes_bad_input_passed_and_regression(
     assert done.returncode == EXIT_REGRESSION, done.stdout + done.stderr
     assert "regression: GET slow p95" in done.stdout
     assert "📉 Load test `standin`: regression" in (slow_dir / "report.md").read_text()
+
+
+def test_a_run_without_a_request_is_a_failure_with_its_reason(
+    target: str, write_profile: WriteProfile, tmp_path: Path
+) -> None:
+    # Zero work is not a pass: the thresholds have nothing to judge, k6 would pass them.
+    data = profile_dict(
+        target,
+        stages=[{"duration": "2s", "users": 2, "spawn_rate": 10}],
+        tasks=[{"name": "chase", "request": {"path": "/x/{item}", "save": {"item": "path"}}}],
+        thresholds={"http_req_duration": ["p(95)<5000"]},
+    )
+    path = write_profile(data)
+    report_dir = tmp_path / "out"
+    done = subprocess.run(
+        [*HARNESS, "load", str(path), "--report-dir", str(report_dir), "--no-progress"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == EXIT_FAILED, done.stdout + done.stderr
+    assert "standin: no requests" in done.stdout
+    assert "no request was measured: every task was skipped" in done.stdout
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["verdict"] == "no requests"
+    assert "no request was measured" in (report_dir / "report.md").read_text()
