@@ -1,9 +1,11 @@
 """``harness fuzz``: options in, harness.fuzz.run_fuzz, its FuzzOutcome rendered.
 
-Exit codes (harness.cli.exits): 0 no new failure; 1 new failures (or the run broke
-somewhere); 2 bad input (fuzz.yaml, the baseline, the seed, the manifest, a service or an
-operation the fleet does not have), with nothing started. The seed is the first line
-printed, always.
+Exit codes (harness.cli.exits): 0 no new failure; 1 new failures, a run that ran no case
+(zero work is not a pass), or a run that broke somewhere; 2 bad input (fuzz.yaml, the
+baseline, the seed, the manifest, a service or an operation the fleet does not have,
+nothing to fuzz: no service with an OpenAPI, no operation in them), with nothing started
+(an OpenAPI without operations is only seen once the fleet serves it). The seed is the
+first line printed, always.
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ def fuzz(
                 )
                 out.print(escape(describe_result(result, replay)))
                 out.print()
+        if run.nothing_checked is not None:
+            out.print(f"[bold red]{escape(run.nothing_checked)}[/]: zero work is not a pass")
         verdict = "[green]passed[/]" if run.passed else "[bold red]FAILED[/]"
         out.print(
             f"fuzz {verdict}: {len(run.new_findings)} new failure(s), "

@@ -37,6 +37,7 @@ from harness.project import Project
 __all__ = [
     "DeployResult",
     "MatrixUnreadableError",
+    "NothingToVerifyError",
     "OpenApiCheck",
     "PactDrift",
     "UnknownNameError",
@@ -49,6 +50,10 @@ __all__ = [
 
 class UnknownNameError(InputError):
     """A provider or service the run was asked about is named by no pact nor the manifest."""
+
+
+class NothingToVerifyError(InputError):
+    """No pact holds an interaction: a verification would verify nothing (not a pass)."""
 
 
 class MatrixUnreadableError(InputError):
@@ -105,6 +110,8 @@ def verify_contracts(
 ) -> VerifyResult:
     """Verify every provider named in a pact (or ``providers``), each in one batch."""
     plan = load_plan(project)
+    if not any(p.interactions for p in plan.pacts):
+        raise NothingToVerifyError(plan.nothing_to_verify)
     chosen = sorted(providers) if providers else plan.providers
     unknown = [p for p in chosen if p not in plan.providers]
     if unknown:

@@ -55,6 +55,10 @@ class ContractPlan:
     def pacts_for(self, provider: str) -> list[PactFile]:
         return [p for p in self.pacts if p.provider == provider]
 
+    @property
+    def nothing_to_verify(self) -> str:
+        return f"nothing to verify: no pact with an interaction in {self.settings.pacts}"
+
     def problems_of(self, pact: PactFile) -> list[str]:
         """Why ``pact`` cannot be verified at all (names outside the manifest, no interactions)."""
         known = ", ".join(sorted(self.manifest.services))
@@ -70,8 +74,11 @@ class ContractPlan:
         return found
 
     def coverage_problems(self) -> list[str]:
-        """Edges of the manifest no pact covers: every HTTP call, every consumed event."""
+        """Edges of the manifest no pact covers: every HTTP call, every consumed event; and
+        no pact at all, even for a manifest without edges (zero verified is not a pass)."""
         found = []
+        if not any(p.interactions for p in self.pacts):
+            found.append(self.nothing_to_verify)
         http = {
             (p.consumer, p.provider)
             for p in self.pacts

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from harness.errors import HarnessError, InputError, SpecError
 
-__all__ = ["AuthError", "FuzzError", "FuzzFileError", "FuzzInputError", "KnownFailuresError"]
+__all__ = [
+    "AuthError",
+    "FuzzError",
+    "FuzzFileError",
+    "FuzzInputError",
+    "KnownFailuresError",
+    "NothingToFuzz",
+]
 
 
 class FuzzError(HarnessError):
@@ -13,6 +20,10 @@ class FuzzError(HarnessError):
 
 class FuzzInputError(InputError):
     """A service or operation asked for that the fleet does not have: nothing is fuzzed."""
+
+
+class NothingToFuzz(FuzzInputError):
+    """The input leaves nothing to fuzz (no OpenAPI, no operation): bad input, not a pass."""
 
 
 class FuzzFileError(SpecError):

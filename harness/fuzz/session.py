@@ -28,9 +28,10 @@ from harness.fuzz.targets import (
     FuzzTarget,
     RunningFleet,
     ServiceTarget,
-    fuzzed_services,
     open_service,
     plan_targets,
+    require_services,
+    require_targets,
 )
 from harness.invariants import load_invariants
 from harness.project import Project
@@ -99,11 +100,15 @@ class FuzzSession:
         )
 
     def open(self) -> list[FuzzTarget]:
-        names = fuzzed_services(self.fleet.manifest, self.settings, self.only_services)
+        names = require_services(self.fleet.manifest, self.settings, self.only_services)
         self.services = {
             name: open_service(self.fleet, name, self.settings, self._http) for name in names
         }
-        targets = planned = plan_targets(self.services.values(), self.settings)
+        targets = planned = require_targets(
+            plan_targets(self.services.values(), self.settings),
+            self.services.values(),
+            self.settings,
+        )
         if self.only_operations:
             targets = [t for t in planned if t.operation in self.only_operations]
             if not targets:
@@ -191,7 +196,10 @@ def prepare(
     operations: Collection[str] = (),
 ) -> tuple[FuzzSettings, Baseline]:
     """Read and check every input before anything starts (bad input: nothing runs):
-    fuzz.yaml, its invariant modules, the baseline, the services and operations asked for."""
+    fuzz.yaml, its invariant modules, the baseline, the services and operations asked for.
+
+    A manifest that leaves no service to fuzz (``services`` narrows it) is bad input too:
+    :class:`~harness.fuzz.errors.NothingToFuzz`, before the fleet starts."""
     config = project.config
     manifest = project.manifest
     settings = load_settings(
@@ -202,13 +210,7 @@ def prepare(
     )
     for module in settings.spec.invariants:
         load_invariants(module, root=config.root)
-    if services:
-        fuzzed = fuzzed_services(manifest, settings, services)
-        if not fuzzed:
-            raise FuzzInputError(
-                f"nothing to fuzz in {', '.join(sorted(services))}: no OpenAPI, or skipped "
-                "in fuzz.yaml"
-            )
+    require_services(manifest, settings, services)
     check_operations(operations)
     return settings, Baseline.load(baseline or settings.baseline)
 

@@ -61,6 +61,7 @@ class _State:
     session: FuzzSession | None = None
     machines: list[MachineReport] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
+    nothing_checked: str | None = None
     exits: ExitStack = field(default_factory=ExitStack)
 
     def close(self) -> None:
@@ -309,6 +310,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if run is not None and state.harness is not None:
             files = write_reports(run, state.harness.report_dir / "fuzz")
             state.reports = [files.json, files.junit, files.markdown]
+        if run is not None and run.results and run.nothing_checked is not None:
+            # Every target skipped: the items say "skipped", the session must not pass.
+            state.nothing_checked = f"{run.nothing_checked}: zero work is not a pass"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         state.close()
 
@@ -342,3 +347,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         )
     for path in state.reports:
         terminalreporter.write_line(f"report: {path}")
+    if state.nothing_checked is not None:
+        terminalreporter.write_line(state.nothing_checked, red=True)

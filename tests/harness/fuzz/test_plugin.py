@@ -84,6 +84,23 @@ def test_a_bad_settings_file_stops_the_session(notes_project: pytest.Pytester) -
     result.stderr.fnmatch_lines(["*--fuzz: */fuzz.yaml:2: max: unknown field 'max'*"])
 
 
+def test_a_fleet_without_an_openapi_stops_the_session_before_it_starts(
+    notes_project: pytest.Pytester,
+) -> None:
+    manifest = yaml.safe_load((notes_project.path / "fleet.yaml").read_text())
+    manifest["services"]["notes"]["openapi"] = None
+    (notes_project.path / "fleet.yaml").write_text(yaml.safe_dump(manifest))
+    result = notes_project.runpytest(*QUIET, "--fuzz")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--fuzz: nothing to fuzz: no service to fuzz "
+            "(no OpenAPI (manifest openapi: null): notes)*"
+        ]
+    )
+    assert "booting" not in result.stdout.str() + result.stderr.str()
+
+
 @pytest.mark.slow
 def test_one_item_per_operation_and_the_state_machine(notes_project: pytest.Pytester) -> None:
     result = notes_project.runpytest_subprocess(
