@@ -92,9 +92,13 @@ def test_a_slowed_edge_is_a_regression_against_the_baseline(
     fleet: Fleet, baseline_run: LoadResult, tmp_path: Path
 ) -> None:
     baseline = load_baseline(Path(baseline_run.artifacts["json"]))
+    # Judged on the median: 250 ms on every request through the edge moves it on any
+    # machine, while a busy machine's queueing spikes alone can move the p95 by more (seen:
+    # a baseline p95 of 480 ms at load average 8 hid the toxic entirely).
+    median = {"max_regression": {"p50": "+50%"}, "noise_floor_ms": 25, "min_requests": 20}
     with fleet.edge("gateway->orders").latency(250):
         result = run_profile(
-            short_checkout(tmp_path),
+            short_checkout(tmp_path, compare=median),
             fleet=fleet,
             report_dir=tmp_path / "out",
             baseline=baseline,
@@ -103,7 +107,7 @@ def test_a_slowed_edge_is_a_regression_against_the_baseline(
     assert load_exit_code(result.verdict) == EXIT_REGRESSION, result.summary()
     assert result.comparison is not None
     regressed = {(c.endpoint, c.metric) for c in result.comparison.regressions}
-    assert ("POST place order", "p95") in regressed
-    assert ("GET get order", "p95") in regressed
+    assert ("POST place order", "p50") in regressed
+    assert ("GET get order", "p50") in regressed
     markdown = Path(result.artifacts["markdown"]).read_text()
     assert "**Regressions against the baseline**" in markdown
