@@ -9,6 +9,7 @@ import pytest
 
 from harness.load import schema
 from harness.load.errors import LoadProfileError
+from harness.load.expectations import checks
 from harness.load.plan import compile_plan
 from harness.load.profiles import load_profile
 
@@ -258,3 +259,22 @@ def test_a_profile_that_applies_no_load_is_bad_input(write_profile: WriteProfile
     del data["wait"]
     with pytest.raises(LoadProfileError, match="stages: no stage applies any load"):
         load_profile(write_profile(data))
+
+
+def test_the_checks_pytest_load_makes_of_a_profile() -> None:
+    by_name = {p.stem: load_profile(p) for p in GATES}
+    assert [c.name for c in checks(by_name["gate-aborts"])] == [
+        "http_req_failed: rate<0.5",
+        "http_reqs: count<1",
+        "aborted by http_reqs: count<1",
+        "verdict: aborted",
+    ]
+    regresses = [c.name for c in checks(by_name["gate-regresses"])]
+    assert regresses[-2:] == ["a regression against the baseline", "verdict: regression"]
+    # A profile without expect: its thresholds must pass; a baseline on the command line
+    # adds the comparison; no verdict item.
+    slo = load_profile(ROOT / "scenarios" / "load" / "checkout-short.yaml")
+    names = [c.name for c in checks(slo, baseline_given=True)]
+    assert names[-1] == "no regression against the baseline"
+    assert not any(c.expect_failure for c in checks(slo, baseline_given=True))
+    assert not any(n.startswith("verdict") for n in names)
