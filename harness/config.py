@@ -7,6 +7,18 @@ Files are looked up from the start directory upwards; relative paths in a file a
 to that file's directory (the project root), relative paths typed by the user (environment,
 options) to the current directory.
 
+Settings come in typed sections, each a table of its own in a file (``[tool.harness.fuzz]``)
+and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
+
+    manifest, provider, report_dir, keep_logs, external   the fleet
+    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir
+    contracts.*  settings (contracts.yaml), version, broker_retries
+    fuzz.*       settings (fuzz.yaml), seed (always used), ci_seed (used when CI is set)
+    load.*       profiles (the directory ``pytest --load`` collects)
+    chaos.*      scenarios (the directory of game-day scenarios)
+
+This module is the only one that reads ``HARNESS_*`` variables (:data:`ENV_VARS`).
+
 TOML (not YAML) is fine here: these few keys live in pyproject.toml by convention, and a
 wrong key is reported by name; the user's larger files (manifests, scenarios) are YAML for
 line numbers (see :mod:`harness.yamlsource`).
@@ -25,36 +37,141 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError
 
-ProviderKind = Literal["local", "external", "docker"]
+__all__ = [
+    "ENV_VARS",
+    "ChaosConfig",
+    "ContractsConfig",
+    "FuzzConfig",
+    "HarnessConfig",
+    "InfraConfig",
+    "LoadConfig",
+    "ProviderKind",
+    "load_config",
+    "postgres_templates_dir",
+    "runs_dir",
+]
 
-# Environment variables, by setting; HARNESS_EXTERNAL_<NAME>=URL adds an external URL.
+ProviderKind = Literal["local", "external"]
+
+# Environment variables, by (dotted) setting; HARNESS_EXTERNAL_<NAME>=URL adds an external URL.
 ENV_VARS = {
     "manifest": "HARNESS_MANIFEST",
     "provider": "HARNESS_PROVIDER",
     "report_dir": "HARNESS_REPORT_DIR",
-    "seed": "HARNESS_SEED",
-    "toxiproxy_bin": "HARNESS_TOXIPROXY_BIN",
     "keep_logs": "HARNESS_KEEP_LOGS",
+    "infra.toxiproxy_bin": "HARNESS_TOXIPROXY_BIN",
+    "infra.toxiproxy_seed": "HARNESS_TOXIPROXY_SEED",
+    "infra.redis_server_bin": "HARNESS_REDIS_SERVER_BIN",
+    "infra.postgres_bindir": "HARNESS_POSTGRES_BINDIR",
+    "contracts.settings": "HARNESS_CONTRACTS_FILE",
+    "contracts.version": "HARNESS_VERSION",
+    "contracts.broker_retries": "HARNESS_BROKER_RETRIES",
+    "fuzz.settings": "HARNESS_FUZZ_FILE",
+    "fuzz.seed": "HARNESS_FUZZ_SEED",
+    "fuzz.ci_seed": "HARNESS_FUZZ_CI_SEED",
+    "load.profiles": "HARNESS_LOAD_PROFILES",
+    "chaos.scenarios": "HARNESS_CHAOS_SCENARIOS",
 }
 EXTERNAL_PREFIX = "HARNESS_EXTERNAL_"
 DEFAULT_MANIFEST = "fleet.yaml"
-_PATH_SETTINGS = ("manifest", "report_dir", "toxiproxy_bin")
+_PATH_SETTINGS = (
+    "manifest",
+    "report_dir",
+    "infra.toxiproxy_bin",
+    "infra.redis_server_bin",
+    "infra.postgres_bindir",
+    "contracts.settings",
+    "fuzz.settings",
+    "load.profiles",
+    "chaos.scenarios",
+)
+# Settings that were renamed: a file still using the old name is told the new one.
+_MOVED = {
+    "seed": "split into fuzz.ci_seed (fuzzing in CI) and infra.toxiproxy_seed (Toxiproxy)",
+    "toxiproxy_bin": "moved to infra.toxiproxy_bin",
+}
 
 
-class _Settings(BaseModel):
-    """The schema of ``[tool.harness]`` / harness.toml (and of every other source)."""
-
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Infra(_Section):
+    toxiproxy_bin: str | None = None
+    toxiproxy_seed: int | None = None
+    redis_server_bin: str | None = None
+    postgres_bindir: str | None = None
+
+
+class _Contracts(_Section):
+    settings: str = "contracts/contracts.yaml"
+    version: str | None = None
+    broker_retries: int = Field(default=2, ge=0)
+
+
+class _Fuzz(_Section):
+    settings: str = "scenarios/fuzz/fuzz.yaml"
+    seed: int | None = None
+    ci_seed: int = 0
+
+
+class _Load(_Section):
+    profiles: str = "scenarios/load"
+
+
+class _Chaos(_Section):
+    scenarios: str = "scenarios/chaos"
+
+
+class _Settings(_Section):
+    """The schema of ``[tool.harness]`` / harness.toml (and of every other source)."""
 
     manifest: str = DEFAULT_MANIFEST
     provider: ProviderKind = "local"
     report_dir: str = "reports"
-    seed: int = 0
-    toxiproxy_bin: str | None = None
     # Copy the fleet's logs into <report_dir>/logs at teardown instead of deleting them.
     keep_logs: bool = False
     # For the external provider: infra name (or kind) -> URL.
     external: dict[str, str] = Field(default_factory=dict)
+    infra: _Infra = Field(default_factory=_Infra)
+    contracts: _Contracts = Field(default_factory=_Contracts)
+    fuzz: _Fuzz = Field(default_factory=_Fuzz)
+    load: _Load = Field(default_factory=_Load)
+    chaos: _Chaos = Field(default_factory=_Chaos)
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    """Where the local provider finds its servers, and Toxiproxy's own seed."""
+
+    toxiproxy_bin: Path | None = None
+    toxiproxy_seed: int | None = None
+    redis_server_bin: Path | None = None
+    postgres_bindir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ContractsConfig:
+    settings: Path  # contracts.yaml (absent: the defaults)
+    version: str | None = None  # the version verifications record (default: git)
+    broker_retries: int = 2
+
+
+@dataclass(frozen=True)
+class FuzzConfig:
+    settings: Path  # fuzz.yaml (absent: the defaults)
+    seed: int | None = None  # used on every run when set
+    ci_seed: int = 0  # used in CI when no seed is set (derandomized runs)
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    profiles: Path
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    scenarios: Path
 
 
 @dataclass(frozen=True)
@@ -65,12 +182,21 @@ class HarnessConfig:
     manifest: Path
     provider: ProviderKind = "local"
     report_dir: Path = Path("reports")
-    seed: int = 0
-    toxiproxy_bin: Path | None = None
     keep_logs: bool = False
     external: dict[str, str] = field(default_factory=dict)
-    # Where each setting came from, for `--help`-style diagnostics and error messages.
+    infra: InfraConfig = field(default_factory=InfraConfig)
+    contracts: ContractsConfig = field(
+        default_factory=lambda: ContractsConfig(Path("contracts/contracts.yaml"))
+    )
+    fuzz: FuzzConfig = field(default_factory=lambda: FuzzConfig(Path("scenarios/fuzz/fuzz.yaml")))
+    load: LoadConfig = field(default_factory=lambda: LoadConfig(Path("scenarios/load")))
+    chaos: ChaosConfig = field(default_factory=lambda: ChaosConfig(Path("scenarios/chaos")))
+    # Where each (dotted) setting came from, for diagnostics and error messages.
     sources: dict[str, str] = field(default_factory=dict)
+
+    def given(self, key: str) -> bool:
+        """Whether a source named ``key`` (dotted) rather than the default deciding it."""
+        return key in self.sources
 
 
 def _find_root(start: Path) -> Path:
@@ -91,6 +217,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+_SECTIONS = ("infra", "contracts", "fuzz", "load", "chaos")
+
+
+def _flatten(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables of a file as dotted keys (``{"fuzz": {"seed": 1}}`` -> ``{"fuzz.seed": 1}``)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _SECTIONS and isinstance(value, Mapping):
+            flat.update({f"{key}.{name}": item for name, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        section, dot, name = key.partition(".")
+        if dot and section in _SECTIONS:
+            nested.setdefault(section, {})[name] = value
+        else:
+            nested[key] = value
+    return nested
+
+
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {
         key: environ[var] for key, var in ENV_VARS.items() if environ.get(var, "") != ""
@@ -105,16 +256,21 @@ def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
-def _validate(values: Mapping[str, Any], source: str) -> _Settings:
+def _validate(flat: Mapping[str, Any], source: str) -> _Settings:
     try:
-        return _Settings.model_validate(dict(values))
+        return _Settings.model_validate(_nest(flat))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: "
-            + ("unknown setting" if err["type"] == "extra_forbidden" else err["msg"])
-            for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"{source}: {problems}") from None
+
+
+def _problem(err: Any) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] != "extra_forbidden":
+        return f"{where}: {err['msg']}"
+    if where in _MOVED:
+        return f"{where}: {_MOVED[where]}"
+    return f"{where}: unknown setting"
 
 
 def load_config(
@@ -127,15 +283,17 @@ def load_config(
     """Resolve the configuration seen from ``start`` (default: the current directory).
 
     ``overrides`` holds command-line values, ``project`` file-level ones (pytest's ini),
-    relative to the project root; in both, None means "not given" and is skipped.
+    relative to the project root; in both, keys are dotted (``fuzz.seed``) and None means
+    "not given" and is skipped.
     """
     root = _find_root((start or Path.cwd()).resolve())
     merged: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
     def layer(values: Mapping[str, Any], source: str, base: Path | None = None) -> None:
-        _validate(values, source)  # each source is checked on its own, naming itself
-        for key, given in values.items():
+        flat = _flatten(values)
+        _validate(flat, source)  # each source is checked on its own, naming itself
+        for key, given in flat.items():
             value = given
             if base is not None and key in _PATH_SETTINGS and isinstance(value, str):
                 # Typed by the user at a prompt: relative to where they stand, not the root.
@@ -166,14 +324,60 @@ def load_config(
         path = Path(value).expanduser()
         return path if path.is_absolute() else (root / path).resolve()
 
+    def optional(value: str | None) -> Path | None:
+        return absolute(value) if value else None
+
+    infra = settings.infra
     return HarnessConfig(
         root=root,
         manifest=absolute(settings.manifest),
         provider=settings.provider,
         report_dir=absolute(settings.report_dir),
-        seed=settings.seed,
-        toxiproxy_bin=absolute(settings.toxiproxy_bin) if settings.toxiproxy_bin else None,
         keep_logs=settings.keep_logs,
         external=dict(settings.external),
+        infra=InfraConfig(
+            toxiproxy_bin=optional(infra.toxiproxy_bin),
+            toxiproxy_seed=infra.toxiproxy_seed,
+            redis_server_bin=optional(infra.redis_server_bin),
+            postgres_bindir=optional(infra.postgres_bindir),
+        ),
+        contracts=ContractsConfig(
+            settings=absolute(settings.contracts.settings),
+            version=settings.contracts.version,
+            broker_retries=settings.contracts.broker_retries,
+        ),
+        fuzz=FuzzConfig(
+            settings=absolute(settings.fuzz.settings),
+            seed=settings.fuzz.seed,
+            ci_seed=settings.fuzz.ci_seed,
+        ),
+        load=LoadConfig(profiles=absolute(settings.load.profiles)),
+        chaos=ChaosConfig(scenarios=absolute(settings.chaos.scenarios)),
         sources=sources,
     )
+
+
+# Machine-wide state, not project settings: one user's runs and caches serve every project.
+RUNS_DIR_ENV = "HARNESS_RUNS_DIR"
+POSTGRES_TEMPLATES_ENV = "HARNESS_POSTGRES_TEMPLATES"
+
+
+def runs_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where run journals live: ``$HARNESS_RUNS_DIR``, else the user's XDG state directory."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(RUNS_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "harness" / "runs"
+
+
+def postgres_templates_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where initdb templates are cached: ``$HARNESS_POSTGRES_TEMPLATES`` (``off``: no
+    cache), else the user's XDG cache directory."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(POSTGRES_TEMPLATES_ENV)
+    if explicit is not None:
+        return None if explicit.strip().lower() in ("", "off", "0", "no") else Path(explicit)
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "harness" / "postgres-templates"

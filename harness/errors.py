@@ -1,17 +1,60 @@
-"""Errors the harness raises; every one derives from HarnessError so callers can catch ours only."""
+"""Errors the harness raises; every one derives from HarnessError so callers can catch ours only.
+
+The cross-cutting ones live here; each capability adds its own in its ``errors.py``. The
+adapters map :class:`InputError` to exit code 2 ("bad input, nothing was started") and any
+other :class:`HarnessError` to 1 (``harness.cli.exits``)::
+
+    HarnessError
+    ├── InputError                     bad input: nothing was started (exit 2)
+    │   ├── ConfigError                [tool.harness], harness.toml, HARNESS_* variables
+    │   └── SpecError                  a user's file, one ``file:line: field: why`` per issue
+    │       ├── ManifestError          the fleet manifest
+    │       ├── contracts.ContractsFileError, fuzz.FuzzFileError, load.LoadProfileError
+    │       ├── chaos.ScenarioError    a game-day scenario
+    │       ├── chaos.AttachError      the description of a fleet to attach to
+    │       └── ...
+    │   ├── fuzz.KnownFailuresError    the fuzz baseline of known failures
+    │   ├── load.LoadBaselineError     the earlier load report to compare with
+    │   └── invariants.InvariantError  an invariant module that cannot be used
+    ├── InfraError                     a server process or a provider failed
+    ├── FleetError                     a fleet could not start or be driven
+    │   ├── ServiceNotReadyError       a service did not become ready in time
+    │   └── fleet.smoke.SmokeError     a step of the smoke flow failed
+    ├── faults.toxiproxy.ToxiproxyError
+    │   └── faults.recovery.RecoveryFailed   a proxy could not be restored, even by escalation
+    ├── contracts.ContractError        a contract run could not be carried out
+    ├── fuzz.FuzzError                 a fuzz run could not be carried out
+    ├── load.LoadError                 a load run could not be carried out
+    └── chaos.GameDayError             a game-day could not be carried out
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "FleetError",
+    "HarnessError",
+    "InfraError",
+    "InputError",
+    "ManifestError",
+    "ServiceNotReadyError",
+    "SpecError",
+    "SpecIssue",
+]
 
 
 class HarnessError(Exception):
     """Base of every error the harness raises on purpose."""
 
 
+class InputError(HarnessError):
+    """Bad input (a file, a setting, an option): raised before anything was started."""
+
+
 class InfraError(HarnessError):
     """Infrastructure (a server process, a provider) failed; the message carries the log tail."""
-
-
-# --- fleet, manifests and user files (appended by the fleet layer) ---------------------------
-
-from dataclasses import dataclass  # noqa: E402  (kept next to the classes that use it)
 
 
 @dataclass(frozen=True)
@@ -30,7 +73,7 @@ class SpecIssue:
         )
 
 
-class SpecError(HarnessError):
+class SpecError(InputError):
     """A user's file (manifest, profile, scenario) is invalid; one line per issue."""
 
     def __init__(self, issues: list[SpecIssue]) -> None:
@@ -58,7 +101,7 @@ class ManifestError(SpecError):
     """The fleet manifest is invalid: nothing was started."""
 
 
-class ConfigError(HarnessError):
+class ConfigError(InputError):
     """The harness configuration (pyproject [tool.harness], harness.toml, env vars) is invalid."""
 
 
@@ -68,12 +111,3 @@ class FleetError(HarnessError):
 
 class ServiceNotReadyError(FleetError):
     """A service did not become ready in time; the message carries the tail of its log."""
-
-
-class SmokeError(HarnessError):
-    """A step of the smoke flow failed; ``step`` names it."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        self.step = step
-        self.reason = reason
-        super().__init__(f"{step}: {reason}")

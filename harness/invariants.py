@@ -36,14 +36,14 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from harness.closing import Closing
-from harness.errors import HarnessError
+from harness.errors import InputError
 
 
 class InvariantViolation(AssertionError):
     """An invariant does not hold; the message says what was seen."""
 
 
-class InvariantError(HarnessError):
+class InvariantError(InputError):
     """The registry was misused: an unknown name, a name taken twice, a bad module."""
 
 

@@ -3,43 +3,48 @@
 Everything it does is harness core (``harness.config``, ``harness.fleet``); this module
 only translates pytest's options into a configuration and core objects into fixtures.
 
+It costs nothing until asked: every option is declared here, but a suite's module
+(``harness.pytest.contracts``, ``.fuzz``, ``.load``, ``.chaos``, and with it Pact,
+Schemathesis, Hypothesis, Locust, matplotlib) is imported and registered in
+``pytest_configure`` only when its switch (``--contracts``, ``--fuzz``, ``--load``,
+``--chaos``) is given; a missing extra is a usage
+error naming the ``pip install`` line. Without its switch, a suite's tests are deselected.
+
 Fixtures: ``harness_config`` (session), ``fleet`` (session: the fleet from the manifest,
 torn down at the end of the session, on Ctrl-C and on SIGTERM), ``toxiproxy`` (the fleet's
-Toxiproxy client) and ``edge`` (a factory: ``edge("orders->payments")`` gives that edge's
-faults; whatever a test left on the edge is removed after it).
+Toxiproxy client), ``edge`` (a factory: ``edge("orders->payments")`` gives that edge's
+faults; whatever a test left on the edge is removed after it), and the suites' own:
+``consumer_pact`` (needs ``--contracts``), ``fuzzer`` / ``fuzz_fleet`` (need ``--fuzz``),
+``run_load_profile`` (any run).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.config import HarnessConfig
-from harness.errors import ConfigError, HarnessError, SpecError
-from harness.faults.edge import EdgeFaults
-from harness.faults.toxiproxy import ToxiproxyClient
-from harness.fleet.launch import launch_from_config
-from harness.fleet.lifecycle import Fleet
-from harness.fleet.signals import sigterm_raises
-from harness.pytest import INI
+from harness.pytest import INI, deselect
 from harness.pytest import harness_config as resolve_config
 
-# Suites implemented in modules of their own (harness/pytest/), registered with the plugin.
-pytest_plugins = [
-    "harness.pytest.load",
-    "harness.pytest.contracts",
-    "harness.pytest.fuzz",
-    "harness.pytest.chaos",
-]
-_IMPLEMENTED_SUITES = {"load", "contracts", "fuzz", "chaos"}
+if TYPE_CHECKING:
+    from harness.config import HarnessConfig
+    from harness.faults.edge import EdgeFaults
+    from harness.faults.toxiproxy import ToxiproxyClient
+    from harness.fleet.lifecycle import Fleet
 
-_RESERVED_SUITES = {
+# switch -> help; each needs the extra of its name (harness.extras)
+SUITES = {
     "contracts": "run the contract suites: consumer pacts and provider verification",
     "fuzz": "run the property-based API fuzzing suites over each service's OpenAPI",
     "load": "run the load profiles (Locust, in a subprocess) and check their thresholds",
     "chaos": "run the chaos scenarios (faults under load, steady-state checks)",
 }
+CONTRACTS_MARK = "contracts"
+FUZZ_MARK = "fuzz"
+FUZZ_FIXTURES = ("fuzzer", "fuzz_fleet")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--harness-provider",
-        choices=["local", "external", "docker"],
+        choices=["local", "external"],
         default=None,
         help="infrastructure provider for the `fleet` fixture (default: [tool.harness])",
     )
@@ -62,22 +67,114 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="copy the fleet's logs into <report_dir>/logs at the end of the session",
     )
-    for suite, text in _RESERVED_SUITES.items():
-        group.addoption(
-            f"--{suite}",
-            action="store_true",
-            default=False,
-            help=text
-            if suite in _IMPLEMENTED_SUITES
-            else f"{text} (reserved for a later release: no effect yet)",
-        )
-    for name, text in INI.items():
+    for suite, text in SUITES.items():
+        group.addoption(f"--{suite}", action="store_true", default=False, help=text)
+    _suite_options(group)
+    for name, (_, text) in INI.items():
         parser.addini(name, text, default=None)
+
+
+def _suite_options(group: Any) -> None:
+    """The suites' own options: each carries its suite's prefix."""
+    group.addoption(
+        "--contracts-update-baseline",
+        action="store_true",
+        default=False,
+        help="with --contracts: rewrite contracts/openapi/<service>.json from the running services",
+    )
+    group.addoption(
+        "--fuzz-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --fuzz: the seed (default: fresh each run, the configured one in CI)",
+    )
+    group.addoption(
+        "--fuzz-max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --fuzz: examples per operation (default: fuzz.yaml, 100)",
+    )
+    group.addoption(
+        "--fuzz-service",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --fuzz: fuzz only this service (repeatable)",
+    )
+    group.addoption(
+        "--fuzz-target",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="with --fuzz: only this target, e.g. 'inventory GET /stock/{sku}' (repeatable)",
+    )
+    group.addoption(
+        "--fuzz-baseline",
+        default=None,
+        metavar="PATH",
+        help="with --fuzz: known failures (default: fuzz.yaml's, scenarios/fuzz/baseline.json)",
+    )
+    group.addoption(
+        "--fuzz-settings",
+        default=None,
+        metavar="PATH",
+        help="with --fuzz: the fuzz settings file (default: configuration's fuzz.settings)",
+    )
+    group.addoption(
+        "--load-baseline",
+        metavar="REPORT",
+        default=None,
+        help="with --load: compare each profile's run with this report.json (e.g. main's)",
+    )
+
+
+def _suite_module(suite: str) -> Any:
+    """The suite's module, once its extra is known to be installed (else a usage error)."""
+    from harness.extras import MissingExtraError, require
+
+    try:
+        require(suite, f"--{suite}")
+    except MissingExtraError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return importlib.import_module(f"harness.pytest.{suite}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{CONTRACTS_MARK}: a consumer contract test (runs only with --contracts)"
+    )
+    config.addinivalue_line("markers", f"{FUZZ_MARK}: a fuzzing test (runs only with --fuzz)")
+    for suite in SUITES:
+        name = f"harness-{suite}"
+        if config.getoption(suite) and not config.pluginmanager.has_plugin(name):
+            # Registered now, its own pytest_configure runs too (the hook is historic).
+            config.pluginmanager.register(_suite_module(suite), name)
+
+
+def _is_fuzz_test(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return item.get_closest_marker(FUZZ_MARK) is not None or any(n in names for n in FUZZ_FIXTURES)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A suite that is off leaves its tests out of the run (deselected, not skipped)."""
+    if not config.getoption("contracts"):
+        deselect(config, items, lambda item: item.get_closest_marker(CONTRACTS_MARK) is not None)
+    if not config.getoption("fuzz"):
+        deselect(config, items, _is_fuzz_test)
+
+
+# --- the fleet ------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
     """The resolved harness configuration (files < ini < environment < options)."""
+    from harness.errors import ConfigError
+
     try:
         return resolve_config(pytestconfig)
     except ConfigError as exc:
@@ -87,6 +184,10 @@ def harness_config(pytestconfig: pytest.Config) -> HarnessConfig:
 @pytest.fixture(scope="session")
 def fleet(harness_config: HarnessConfig) -> Iterator[Fleet]:
     """The fleet of the configured manifest, started once for the session."""
+    from harness.errors import HarnessError, SpecError
+    from harness.fleet.launch import launch_from_config
+    from harness.fleet.signals import sigterm_raises
+
     # SIGTERM becomes a KeyboardInterrupt: pytest then ends the session and this
     # fixture's teardown runs, as for Ctrl-C.
     with sigterm_raises():
@@ -121,3 +222,40 @@ def edge(fleet: Fleet) -> Iterator[Callable[[str], EdgeFaults]]:
     yield faults
     for name in dict.fromkeys(used):
         fleet.clear_edge(name)
+
+
+# --- the suites' fixtures: declared here, made by the suite's module -------------------------
+
+
+def _needs(request: pytest.FixtureRequest, suite: str) -> Any:
+    if not request.config.getoption(suite):
+        pytest.skip(f"needs --{suite}")
+    return _suite_module(suite)
+
+
+@pytest.fixture
+def consumer_pact(request: pytest.FixtureRequest) -> Any:
+    """``consumer_pact("gateway", "orders")``: a fresh V4 pact, kept if the test passes
+    (needs ``--contracts``)."""
+    return _needs(request, "contracts").consumer_pact(request)
+
+
+@pytest.fixture
+def fuzzer(request: pytest.FixtureRequest) -> Any:
+    """The session's fuzz fleet and seed; ``fuzzer.run_machine(Model)`` runs a model
+    (needs ``--fuzz``)."""
+    return _needs(request, "fuzz").make_fuzzer(request)
+
+
+@pytest.fixture
+def fuzz_fleet(fuzzer: Any) -> Fleet:
+    """The fleet the fuzz session runs (fuzz.yaml's environment overrides applied)."""
+    fleet: Fleet = fuzzer.fleet
+    return fleet
+
+
+@pytest.fixture
+def run_load_profile(request: pytest.FixtureRequest, harness_config: HarnessConfig) -> Any:
+    """``run_load_profile("scenarios/load/x.yaml", baseline=None, base_url=None, workers=None)``:
+    runs the profile now and returns its LoadResult (see harness.pytest.load)."""
+    return _suite_module("load").load_profile_runner(request, harness_config)

@@ -7,11 +7,10 @@ typer or rich.
 """
 
 from harness.chaos.errors import ScenarioError
-from harness.chaos.outcome import EXIT_CODES, GameDayResult, Verdict
+from harness.chaos.outcome import GameDayResult, Verdict
 from harness.chaos.scenario import Scenario, load_scenario
 
 __all__ = [
-    "EXIT_CODES",
     "GameDayResult",
     "Scenario",
     "ScenarioError",

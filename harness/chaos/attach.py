@@ -104,7 +104,13 @@ class _Elsewhere:
 
     name = "attached"
 
+    def prepare_postgres(self, name: str = "postgres") -> PostgresServer:
+        raise InfraError("an attached fleet's infrastructure is not ours")
+
     def postgres(self, name: str = "postgres") -> PostgresServer:
+        raise InfraError("an attached fleet's infrastructure is not ours")
+
+    def prepare_redis(self, name: str = "redis") -> RedisServer:
         raise InfraError("an attached fleet's infrastructure is not ours")
 
     def redis(self, name: str = "redis") -> RedisServer:

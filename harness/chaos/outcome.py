@@ -1,13 +1,14 @@
-"""Verdicts of a game-day, their exit codes, and the result every adapter reads.
+"""Verdicts of a game-day and the result every adapter reads (the exit code of each verdict
+is the CLI's business: harness.cli.exits, 0 / 20 / 21 / 22 / 1).
 
-passed (0): the hypothesis held before, during and after, and the fleet was restored.
-deviated (20): a check failed during the method, or the steady state did not come back
-within the recovery bound.
-aborted (21): an abort condition fired or the game-day ran past its maximum duration.
-not-steady (22): the steady state did not hold before any fault: nothing was injected.
-error (1): the game-day could not be run as written (the fleet did not start, a fault could
+passed: the hypothesis held before, during and after, and the fleet was restored.
+deviated: a check failed during the method, or the steady state did not come back within
+the recovery bound.
+aborted: an abort condition fired or the game-day ran past its maximum duration.
+not-steady: the steady state did not hold before any fault: nothing was injected.
+error: the game-day could not be run as written (the fleet did not start, a fault could
 not be injected, nothing was checked), or the rollbacks could not restore the fleet.
-Bad input is 2 (nothing started); Ctrl-C 130 and SIGTERM 143, after the rollbacks.
+Bad input raises harness.chaos.errors.ScenarioError before anything starts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from harness.chaos.actions import ActionRecord
 from harness.chaos.checks import CheckResult
 from harness.chaos.rollback import RollbackReport
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "GameDayResult", "Verdict", "decide"]
+__all__ = ["GameDayResult", "Verdict", "decide"]
 
 
 class Verdict(Enum):
@@ -29,20 +30,6 @@ class Verdict(Enum):
     ABORTED = "aborted"
     NOT_STEADY = "not-steady"
     ERROR = "error"
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self]
-
-
-EXIT_CODES = {
-    Verdict.PASSED: 0,
-    Verdict.ERROR: 1,
-    Verdict.DEVIATED: 20,
-    Verdict.ABORTED: 21,
-    Verdict.NOT_STEADY: 22,
-}
-EXIT_BAD_INPUT = 2
 
 
 @dataclass
@@ -65,10 +52,6 @@ class GameDayResult:
     scenario_data: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def exit_code(self) -> int:
-        return self.verdict.exit_code
-
-    @property
     def passed(self) -> bool:
         return self.verdict is Verdict.PASSED
 
@@ -80,7 +63,6 @@ class GameDayResult:
             "scenario": self.scenario,
             "path": self.path,
             "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
             "reason": self.reason,
             "started_at": self.started_at,
             "method_started_at": self.method_started_at,

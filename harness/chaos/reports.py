@@ -66,7 +66,6 @@ def render_markdown(result: GameDayResult) -> str:
     headline = f"## {icon} chaos game-day `{result.scenario}`: **{verdict}**"
     facts = [
         f"reason: {result.reason}",
-        f"exit code {result.exit_code}",
         f"recovered {result.recovered_after_s:.1f} s after the method"
         if result.recovered_after_s is not None
         else "recovery: not reached or not checked",

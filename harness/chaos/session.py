@@ -54,7 +54,6 @@ from harness.errors import HarnessError, SpecIssue
 from harness.faults.base import ReversibleFault
 from harness.fleet import signals
 from harness.fleet.graph import derive_edges
-from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
 from harness.invariants import InvariantContext, InvariantRegistry, load_invariants
@@ -64,6 +63,7 @@ from harness.load.plan import LIVE_SERIES_FILE, SERIES_FILE
 from harness.load.profiles import LoadProfile, Stage, load_profile
 from harness.load.runner import read_status
 from harness.load.session import run_profile
+from harness.project import Project
 from harness.yamlsource import Problem
 
 Progress = Callable[[dict[str, Any]], None]
@@ -87,13 +87,18 @@ def validate(
     scenario: Scenario | str | Path,
     *,
     config: HarnessConfig | None = None,
+    project: Project | None = None,
     manifest: Manifest | None = None,
     registry: InvariantRegistry | None = None,
 ) -> Scenario:
     """Everything checkable before anything starts; :class:`ScenarioError` otherwise."""
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    resolved = config or load_config()
-    fleet_manifest = manifest or load_manifest(resolved.manifest)
+    resolved = config or (project.config if project is not None else load_config())
+    fleet_manifest = (
+        manifest
+        or (project.manifest if project is not None else None)
+        or load_manifest(resolved.manifest)
+    )
     edges = [edge.name for edge in derive_edges(fleet_manifest)]
     issues = fleet_problems(spec, fleet_manifest.services, edges, fleet_manifest.infra)
     chosen = registry or default_registry
@@ -124,7 +129,8 @@ def _issue(spec: Scenario, loc: tuple[str | int, ...], message: str) -> list[Spe
 
 def load_for(spec: Scenario) -> LoadProfile | None:
     """The scenario's load profile with its overrides, long enough for the whole game-day
-    (it is stopped as soon as the recovery is judged); thresholds and comparison dropped."""
+    (it is stopped as soon as the recovery is judged); thresholds, comparison and expect
+    dropped."""
     if spec.load is None:
         return None
     profile = load_profile(spec.load.profile)
@@ -147,6 +153,7 @@ def load_for(spec: Scenario) -> LoadProfile | None:
         "warmup": warmup,
         "thresholds": {},
         "compare": None,
+        "expect": None,  # the game-day's checks judge the load, not the profile's gate
     }
     if profile.open_model:
         updated["stages"] = [Stage(duration=span, rate=profile.stages[-1].rate)]
@@ -163,12 +170,13 @@ def default_report_dir(spec: Scenario, config: HarnessConfig | None) -> Path:
 
 
 @contextmanager
-def _fleet_for(fleet: Fleet | None, config: HarnessConfig) -> Iterator[Fleet]:
+def _fleet_for(fleet: Fleet | None, config: HarnessConfig, project: Project) -> Iterator[Fleet]:
     if fleet is not None:
         yield fleet
         return
     # Our own fleet keeps its logs (the journal points at them); a given one is the caller's.
-    with launch_from_config(dataclasses.replace(config, keep_logs=True)) as started:
+    keeping = Project(dataclasses.replace(config, keep_logs=True), project.manifest)
+    with keeping.launch() as started:
         yield started
 
 
@@ -554,6 +562,7 @@ def run_gameday(
     *,
     fleet: Fleet | None = None,
     config: HarnessConfig | None = None,
+    project: Project | None = None,
     report_dir: Path | None = None,
     registry: InvariantRegistry | None = None,
     on_progress: Progress | None = None,
@@ -561,17 +570,18 @@ def run_gameday(
 ) -> GameDayResult:
     """Run a game-day and write its journal and reports; the result carries the verdict.
 
-    Raises :class:`ScenarioError` on bad input (nothing started). Ctrl-C and SIGTERM
-    propagate as KeyboardInterrupt once the rollbacks are done and the journal written.
+    The fleet is ``fleet`` when given (left running), else one started from ``project``
+    (or from ``config``'s manifest) for this game-day. Raises :class:`ScenarioError` on bad
+    input (nothing started). Ctrl-C and SIGTERM propagate as KeyboardInterrupt once the
+    rollbacks are done and the journal written.
     """
-    resolved = config or load_config()
+    resolved = config or (project.config if project is not None else load_config())
+    if fleet is not None:
+        project = Project(resolved, fleet.manifest)
+    elif project is None:
+        project = Project.load(resolved)
     chosen = registry or default_registry
-    spec = validate(
-        scenario,
-        config=resolved,
-        manifest=fleet.manifest if fleet is not None else None,
-        registry=chosen,
-    )
+    spec = validate(scenario, config=resolved, manifest=project.manifest, registry=chosen)
     profile = load_for(spec)
     out = (report_dir or default_report_dir(spec, resolved)).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -585,7 +595,7 @@ def run_gameday(
     logs: str | None = None
     with signals.sigterm_raises():
         try:
-            with _fleet_for(fleet, resolved) as running:
+            with _fleet_for(fleet, resolved, project) as running:
                 logs = str(running.keep_logs or running.workdir / "logs")
                 day = _GameDay(spec, running, out, chosen, on_progress)
                 try:

@@ -13,7 +13,7 @@ from harness.contracts.messages import MessageRequest, ProducedMessage, Producer
 from harness.contracts.mismatches import Mismatch
 from harness.contracts.openapi_check import Drift, check_pact
 from harness.contracts.pactfile import Interaction, InteractionKind, PactFile, load_pacts, read_pact
-from harness.contracts.run import ContractPlan, ContractSession, EvolutionResult, make_plan
+from harness.contracts.session import ContractPlan, ContractSession, EvolutionResult, make_plan
 from harness.contracts.settings import ContractsSettings, load_settings
 from harness.contracts.states import ProviderStateBridge
 from harness.contracts.verification import InteractionResult, ProviderVerification, verify_provider

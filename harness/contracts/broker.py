@@ -11,7 +11,8 @@
 Credentials come from the environment the CLI reads itself (``PACT_BROKER_TOKEN``, or
 ``PACT_BROKER_USERNAME`` / ``PACT_BROKER_PASSWORD``); they are never put on a command line,
 where ``ps`` would show them. The CLI's own retries default to minutes against an
-unreachable broker; ``HARNESS_BROKER_RETRIES`` (default 2) bounds them.
+unreachable broker; the configuration's ``contracts.broker_retries``
+(``HARNESS_BROKER_RETRIES``, default 2) bounds them.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from pact import Verifier
 from harness.contracts.errors import BrokerError
 
 BROKER_URL_ENV = "PACT_BROKER_BASE_URL"
-RETRIES_ENV = "HARNESS_BROKER_RETRIES"
 _CLI_TIMEOUT_S = 120
 
 
@@ -42,15 +42,13 @@ class Broker:
     password: str | None = None
 
 
-def broker_from_env(environ: Mapping[str, str] | None = None) -> Broker | None:
+def broker_from_env(environ: Mapping[str, str] | None = None, *, retries: int = 2) -> Broker | None:
+    """The broker named by Pact's own variables (``PACT_BROKER_*``), if any; ``retries``
+    is the configuration's ``contracts.broker_retries``."""
     env = os.environ if environ is None else environ
     url = env.get(BROKER_URL_ENV, "").strip()
     if not url:
         return None
-    try:
-        retries = int(env.get(RETRIES_ENV, "2"))
-    except ValueError:
-        raise BrokerError(f"{RETRIES_ENV} must be an integer") from None
     return Broker(
         url=url.rstrip("/"),
         retries=retries,

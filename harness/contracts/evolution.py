@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness.contracts.openapi_check import METHODS
-from harness.contracts.shapes import resolve
+from harness.contracts.shapes import json_type, resolve
 
 Direction = Literal["request", "response"]
 _MAX_DEPTH = 48
@@ -69,23 +69,9 @@ def _types(schema: Any, document: Mapping[str, Any], depth: int = 0) -> set[str]
             return {"object"}
         if "enum" in schema or "const" in schema:
             values = schema.get("enum") or [schema.get("const")]
-            return {_json_type(v) for v in values}
+            return {json_type(v) for v in values}
         return None
     return set(declared) if isinstance(declared, list) else {str(declared)}
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
 
 
 def _covers(wide: set[str] | None, narrow: set[str] | None) -> bool:

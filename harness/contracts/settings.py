@@ -1,9 +1,9 @@
 """Where a project keeps its contracts, and who produces its messages: ``contracts.yaml``.
 
-The file sits in the contracts directory (``<root>/contracts/contracts.yaml`` by default,
-``HARNESS_CONTRACTS_FILE`` to move it); every path in it is relative to that directory.
-Without the file the defaults hold: ``pacts/`` and ``openapi/`` there, and the matrix in
-the git notes ref ``refs/notes/harness-contracts``.
+The file sits in the contracts directory (``<root>/contracts/contracts.yaml`` by default;
+``contracts.settings`` in the configuration moves it); every path in it is relative to
+that directory. Without the file the defaults hold: ``pacts/`` and ``openapi/`` there, and
+the matrix in the git notes ref ``refs/notes/harness-contracts``.
 
 ```yaml
 version: 1
@@ -17,7 +17,6 @@ messages:                  # provider -> "module:attribute" of its message produ
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from harness.contracts.matrix_notes import DEFAULT_REF
 from harness.errors import SpecIssue
 from harness.yamlsource import load_model
 
-CONTRACTS_FILE_ENV = "HARNESS_CONTRACTS_FILE"
 DEFAULT_DIR = "contracts"
 FILE_NAME = "contracts.yaml"
 
@@ -79,11 +77,15 @@ class ContractsSettings:
         return self.openapi / f"{service}.json"
 
 
-def load_settings(root: Path, environ: dict[str, str] | None = None) -> ContractsSettings:
-    """The settings of the project at ``root``; a bad file raises ``file:line: field: why``."""
-    env = os.environ if environ is None else environ
-    named = env.get(CONTRACTS_FILE_ENV)
-    path = Path(named).resolve() if named else root / DEFAULT_DIR / FILE_NAME
+def load_settings(
+    root: Path, path: Path | None = None, *, required: bool = False
+) -> ContractsSettings:
+    """The settings of the project at ``root`` from ``path`` (the configuration's
+    ``contracts.settings``; default ``contracts/contracts.yaml``); a bad file raises
+    ``file:line: field: why``. A missing file gives the defaults unless ``required`` (the
+    user named it)."""
+    path = path or root / DEFAULT_DIR / FILE_NAME
+    named = required
     if path.is_file():
         spec = load_model(path, _ContractsFile, error=ContractsFileError)
         source: Path | None = path

@@ -1,7 +1,8 @@
 """The version a verification is recorded under: the git commit of the code verified.
 
-``HARNESS_VERSION`` wins (CI knows best, e.g. a build number or the merge commit). Otherwise
-the short commit of HEAD. A work tree with uncommitted changes to tracked files gets
+The configured ``contracts.version`` (``HARNESS_VERSION``) wins (CI knows best, e.g. a build
+number or the merge commit). Otherwise the short commit of HEAD. A work tree with
+uncommitted changes to tracked files gets
 ``<commit>+dirty.<tree>``, where ``<tree>`` is the git tree id of the work tree's content:
 a verification of uncommitted code proves nothing about the commit and must not be taken
 for it, yet the same uncommitted content asked about again (can-i-deploy right after the
@@ -20,7 +21,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-VERSION_ENV = "HARNESS_VERSION"
 UNKNOWN = "unknown"
 DIRTY = "+dirty"
 
@@ -69,10 +69,10 @@ def work_tree_id(root: Path) -> str | None:
         return _git(root, "write-tree", env=env)
 
 
-def current_version(root: Path, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    if env.get(VERSION_ENV):
-        return env[VERSION_ENV]
+def current_version(root: Path, configured: str | None = None) -> str:
+    """``configured`` (``contracts.version``, e.g. from $HARNESS_VERSION), else git's."""
+    if configured:
+        return configured
     sha = _git(root, "rev-parse", "--short=12", "HEAD")
     if not sha:
         return UNKNOWN

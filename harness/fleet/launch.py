@@ -9,13 +9,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from harness.config import HarnessConfig
+from harness.config import HarnessConfig, InfraConfig
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
 from harness.fleet.subset import only_services
+from harness.infra import runs
 from harness.infra.providers import make_provider
 
 
@@ -24,8 +25,8 @@ def launch(
     *,
     provider: str = "local",
     external: Mapping[str, str] | None = None,
+    infra: InfraConfig | None = None,
     toxiproxy_bin: str | Path | None = None,
-    seed: int | None = None,
     proxied: bool | None = None,
     keep_logs: Path | None = None,
     temp_parent: Path | None = None,
@@ -34,7 +35,8 @@ def launch(
     """Start the fleet in a new temporary directory, removed again when the fleet closes.
 
     ``keep_logs`` names a directory that receives every log at teardown; ``temp_parent``
-    is where the temporary directory is made (the system's temp dir by default).
+    is where the temporary directory is made (the system's temp dir by default); ``infra``
+    says where the local provider's servers are (``toxiproxy_bin`` overrides its Toxiproxy).
     ``services`` starts only those services and what they need (see
     :func:`harness.fleet.subset.only_services`); None starts them all.
     """
@@ -42,19 +44,23 @@ def launch(
     if services is not None:
         spec = only_services(spec, services)
     workdir = Path(tempfile.mkdtemp(prefix=f"harness-{spec.name}-", dir=temp_parent))
+    # Recorded at once: if this process is killed, the next run (or `harness fleet sweep`)
+    # removes the directory; Fleet.close forgets it once it has removed it.
+    runs.current().add_path(workdir)
     # mkdtemp makes it 0700; PostgreSQL runs as its own user when we are root and keeps its
     # cluster here only if it can get through.
     workdir.chmod(0o711)
-    settings: dict[str, Any] = {"seed": seed, "urls": dict(external or {})}
+    binaries = infra or InfraConfig()
     if toxiproxy_bin is not None:
-        settings["toxiproxy_bin"] = str(toxiproxy_bin)
+        binaries = replace(binaries, toxiproxy_bin=Path(toxiproxy_bin))
     try:
-        infra = make_provider(provider, workdir / "infra", settings)
+        servers = make_provider(provider, workdir / "infra", infra=binaries, urls=external)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
+        runs.current().drop_path(workdir)
         raise
     return Fleet.start(
-        spec, infra, workdir, proxied=proxied, keep_logs=keep_logs, remove_workdir=True
+        spec, servers, workdir, proxied=proxied, keep_logs=keep_logs, remove_workdir=True
     )
 
 
@@ -73,8 +79,7 @@ def launch_from_config(
         manifest if manifest is not None else config.manifest,
         provider=config.provider,
         external=config.external,
-        toxiproxy_bin=config.toxiproxy_bin,
-        seed=config.seed,
+        infra=config.infra,
         proxied=proxied,
         keep_logs=keep,
         services=services,

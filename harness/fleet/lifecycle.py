@@ -1,14 +1,20 @@
 """Start a fleet from its manifest with Toxiproxy on every edge, and tear it all down again.
 
-Start: infrastructure and Toxiproxy (in parallel: PostgreSQL's initdb is the slow one),
-the databases (in parallel), one proxy per edge, then each service as soon as everything
-it depends on is ready, awaited on its readiness path. Any failure (including Ctrl-C or
-SIGTERM, see :mod:`harness.fleet.signals`) tears down whatever already started before the
-error propagates.
+Start: everything that can start at once does. Every server's address is chosen before it
+runs, so while PostgreSQL (initdb: the slow part), Redis and Toxiproxy boot in background
+threads, the fleet creates every proxy (one request, once Toxiproxy answers) and starts
+the services: a caller needs its callee only once it serves requests, and the callee's
+proxy exists already, so ``calls`` (and ``requires``) order nothing; ``depends_on`` does
+(start after it is ready). A service that ``waits_for_infra`` itself
+starts at once; any other one once its database server (and its database) and its broker
+are up. The fleet is ready when every service answers its readiness path and every server
+is up; ``timings`` says where the time went. Any failure (including Ctrl-C or SIGTERM, see
+:mod:`harness.fleet.signals`) tears down whatever already started before the error
+propagates.
 
-Teardown (:meth:`Fleet.close`): services callers first, the proxies we created, the
-provider's servers, then the work directory (logs are copied out first when asked to).
-It is idempotent, never raises, and holds SIGINT/SIGTERM back until it is done.
+Teardown (:meth:`Fleet.close`): every service at once, the proxies we created, the
+provider's servers (together), then the work directory (logs are copied out first when
+asked to). It is idempotent, never raises, and holds SIGINT/SIGTERM back until it is done.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +36,27 @@ from harness.closing import Closing
 from harness.errors import FleetError, HarnessError, InfraError, ServiceNotReadyError
 from harness.faults.edge import EdgeFaults
 from harness.faults.recovery import ProxyRecovery, RecoveryStep
-from harness.faults.toxiproxy import ProxySpec, ToxiproxyClient, edge_to_proxy_name
+from harness.faults.toxiproxy import (
+    AlreadyExists,
+    ProxySpec,
+    ToxiproxyClient,
+    edge_to_proxy_name,
+)
 from harness.fleet import signals
-from harness.fleet.graph import Edge, EdgeKind, derive_edges, start_waves
+from harness.fleet.graph import Edge, EdgeKind, derive_edges
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
 from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
-from harness.infra.base import Endpoint, InfraProvider, PostgresServer
+from harness.infra import runs
+from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 
-_PROBE_INTERVAL = 0.025
+# Readiness polling: the first pause after a change, and the longest one.
+_PROBE_MIN = 0.002
+_PROBE_MAX = 0.02
 _STOP_TIMEOUT = 5.0
 
 
@@ -56,6 +70,8 @@ class RunningService:
     process: ManagedProcess
     # The variables the harness set (the rest is inherited from our own environment).
     env: dict[str, str]
+    # Seconds from the fleet's boot to this service's start, and from its start to ready.
+    started_after: float | None = None
     ready_seconds: float | None = None
 
     @property
@@ -95,8 +111,14 @@ class Fleet(Closing):
         self.edges: dict[str, EdgeProxy] = {}
         self.infra: dict[str, InfraServer] = {}
         self.boot_seconds: float | None = None
-        # Seconds per boot phase ("infra", "proxies", "services"), for benchmarks.
+        # Where a boot's time went, in seconds, for benchmarks. Phases overlap (servers boot
+        # while services start): "toxiproxy", "infra:<name>" and "infra" (every server up,
+        # databases made) count from the boot's start; "databases:<name>" from that server
+        # being up; "proxies" is their creation; "services" from the first service's start
+        # to the last one ready.
         self.timings: dict[str, float] = {}
+        # Seconds per teardown step ("services", "proxies", "infra", "workdir").
+        self.teardown_timings: dict[str, float] = {}
         self.teardown_problems: list[str] = []
         self._toxiproxy: ToxiproxyClient | None = None
         self._recovery: ProxyRecovery | None = None
@@ -105,6 +127,7 @@ class Fleet(Closing):
         self._created_proxies: list[str] = []
         self._probe = ReadinessProbe()
         self._jobs: list[Future[Any]] = []
+        self._began = time.monotonic()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -149,16 +172,27 @@ class Fleet(Closing):
     def _boot(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "sqlite").mkdir(exist_ok=True)
-        with self._phase("infra"):
-            self._start_infra()
-        # CREATE DATABASE takes a few hundred ms each: they run in parallel, meanwhile the
-        # proxies are made, and each service waits only for its own database.
-        databases = self._create_databases()
+        self._began = time.monotonic()
+        # Every server's address is known before it runs: proxies and services are wired
+        # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
+        self.infra = self._prepare_infra()
+        infra_up = {name: self._in_background(self._bring_up, name) for name in self.infra}
+        toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
         ports = self._allocate_ports()
+        if toxiproxy is not None:
+            server = self._wait_for(toxiproxy, "toxiproxy", infra_up)
+            self._toxiproxy_api = server.api_url
+            self._toxiproxy_host = server.endpoint.host
+            self._toxiproxy = ToxiproxyClient(server.api_url)
+            # The last resort of a rollback (see harness.faults.recovery) needs a server we
+            # own: an external Toxiproxy is never restarted.
+            owned = _process_of(server) is not None
+            self._recovery = ProxyRecovery(
+                server.api_url, restart_server=self._restart_toxiproxy if owned else None
+            )
         with self._phase("proxies"):
             self._wire_edges(ports)
-        with self._phase("services"):
-            self._start_services(ports, databases)
+        self._start_services(ports, infra_up)
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -177,30 +211,48 @@ class Fleet(Closing):
         self._jobs.append(job)
         return job
 
-    def _start_infra(self) -> None:
-        jobs: dict[str, Future[Any]] = {}
+    def _wait_for(self, job: Future[Any], phase: str, others: Mapping[str, Future[Any]]) -> Any:
+        """``job``'s result, timed as ``phase``; a server of ``others`` that fails first
+        fails the boot at once rather than after ``job``."""
+        while True:
+            done, _ = wait([job, *others.values()], return_when=FIRST_COMPLETED)
+            for other in done - {job}:
+                other.result()
+            if job in done:
+                self.timings[phase] = time.monotonic() - self._began
+                return job.result()
+            others = {name: o for name, o in others.items() if not o.done()}
+
+    def _prepare_infra(self) -> dict[str, InfraServer]:
+        planned: dict[str, InfraServer] = {}
         for name, spec in sorted(self.manifest.infra.items()):
             if spec.kind is InfraKind.POSTGRES:
-                jobs[name] = self._in_background(self.provider.postgres, name)
+                planned[name] = self.provider.prepare_postgres(name)
             elif spec.kind is InfraKind.REDIS:
-                jobs[name] = self._in_background(self.provider.redis, name)
-        toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
-        everything = [*jobs.values(), *([toxiproxy] if toxiproxy else [])]
-        failure = next((e for e in (job.exception() for job in everything) if e), None)
-        if failure is not None:
-            raise failure
-        self.infra = {name: job.result() for name, job in jobs.items()}
-        if toxiproxy is not None:
-            server = toxiproxy.result()
-            self._toxiproxy_api = server.api_url
-            self._toxiproxy_host = server.endpoint.host
-            self._toxiproxy = ToxiproxyClient(server.api_url)
-            # The last resort of a rollback (see harness.faults.recovery) needs a server we
-            # own: an external Toxiproxy is never restarted.
-            owned = _process_of(server) is not None
-            self._recovery = ProxyRecovery(
-                server.api_url, restart_server=self._restart_toxiproxy if owned else None
-            )
+                planned[name] = self.provider.prepare_redis(name)
+        return planned
+
+    def _bring_up(self, name: str) -> None:
+        """Start infra server ``name``, then create its databases (in parallel: CREATE
+        DATABASE copies a template and takes a few hundred ms)."""
+        spec = self.manifest.infra[name]
+        if spec.kind is InfraKind.REDIS:
+            self.provider.redis(name)
+            return
+        server = self.provider.postgres(name)
+        up = time.monotonic()
+        names = sorted(
+            {
+                svc.database.name
+                for svc in self.manifest.services.values()
+                if svc.database is not None and svc.database.infra == name
+            }
+        )
+        if names:
+            with ThreadPoolExecutor(len(names), thread_name_prefix="harness-db") as pool:
+                for created in [pool.submit(server.create_database, db) for db in names]:
+                    created.result()
+        self.timings[f"databases:{name}"] = time.monotonic() - up
 
     def _allocate_ports(self) -> dict[str, int]:
         # Every port is known before anything starts: a proxy's upstream is a callee that
@@ -216,28 +268,46 @@ class Fleet(Closing):
         return self.infra[edge.target].endpoint
 
     def _wire_edges(self, ports: Mapping[str, int]) -> None:
+        wanted: list[tuple[Edge, ProxySpec]] = []
         for edge in derive_edges(self.manifest):
             upstream = self._upstream(edge, ports)
             if self._toxiproxy is None:
                 self.edges[edge.name] = EdgeProxy(edge, None, upstream, upstream)
                 continue
-            name = edge_to_proxy_name(edge.name)
-            listen = self._create_proxy(name, upstream)
-            self.edges[edge.name] = EdgeProxy(edge, name, listen, upstream)
+            wanted.append(
+                (edge, ProxySpec(edge_to_proxy_name(edge.name), self._listen(), upstream.address))
+            )
+        if not wanted:
+            return
+        client = self.toxiproxy
+        # Never take over someone else's proxy on a shared Toxiproxy: creating one that
+        # exists is refused (409), so populating (which replaces) is only for new names.
+        taken = sorted(set(client.proxies()) & {spec.name for _, spec in wanted})
+        if taken:
+            raise AlreadyExists(
+                409, f"proxies exist already: {', '.join(taken)} [{client.api_url}]"
+            )
+        # One request for all of them, rather than one per edge.
+        made = {proxy.name: proxy for proxy in client.populate(spec for _, spec in wanted)}
+        for edge, spec in wanted:
+            self._created_proxies.append(spec.name)
+            listen = made[spec.name].listen_endpoint
+            if self._recovery is not None:
+                self._recovery.specs[spec.name] = ProxySpec(
+                    spec.name, made[spec.name].listen, made[spec.name].upstream
+                )
+            self.edges[edge.name] = EdgeProxy(
+                edge, spec.name, listen, Endpoint.parse(spec.upstream)
+            )
 
-    def _create_proxy(self, name: str, upstream: Endpoint) -> Endpoint:
-        assert self._toxiproxy is not None
+    def _listen(self) -> str:
         assert self._toxiproxy_host is not None
         # Proxies listen where the Toxiproxy server runs. On loopback we choose the port:
         # outside the kernel's ephemeral range, so a proxy disabled and enabled again (the
         # `down` fault) can always bind it back (see harness.infra.ports).
         host = self._toxiproxy_host
         port = free_port(host) if host == LOOPBACK else 0
-        proxy = self._toxiproxy.create_proxy(name, f"{host}:{port}", upstream.address)
-        self._created_proxies.append(name)
-        if self._recovery is not None:
-            self._recovery.specs[name] = ProxySpec(name, proxy.listen, proxy.upstream)
-        return Endpoint.parse(proxy.listen)
+        return f"{Endpoint(host, port).address}"
 
     def _restart_toxiproxy(self) -> None:
         """Kill and start our Toxiproxy server on its API address (its proxies are lost)."""
@@ -251,48 +321,72 @@ class Fleet(Closing):
         if callable(wait_ready):
             wait_ready()
 
-    def _create_databases(self) -> dict[tuple[str, str], Future[Any]]:
-        jobs: dict[tuple[str, str], Future[Any]] = {}
-        for spec in self.manifest.services.values():
-            db = spec.database
-            if db is None or (db.infra, db.name) in jobs:
-                continue
-            server = self.infra.get(db.infra)
-            if isinstance(server, PostgresServer):
-                jobs[db.infra, db.name] = self._in_background(server.create_database, db.name)
-        return jobs
+    def _infra_used(self, spec: ServiceSpec) -> set[str]:
+        used = {spec.database.infra} if spec.database is not None else set()
+        if spec.broker is not None:
+            used.add(spec.broker.infra)
+        return used & set(self.infra)
 
     def _start_services(
-        self, ports: Mapping[str, int], databases: Mapping[tuple[str, str], Future[Any]]
+        self, ports: Mapping[str, int], infra_up: Mapping[str, Future[Any]]
     ) -> None:
-        """Start each service as soon as everything it depends on is ready.
+        """Start every service as soon as it may, and wait until all are ready.
 
-        Finer than starting wave by wave: a service never waits for an unrelated slow one
-        of the previous wave. Services booting at the same time are polled in turn.
+        A service may start once the services it ``depends_on`` are ready and, unless it
+        ``waits_for_infra`` itself, once its database server (with its databases) and its
+        broker are up. Calls do not gate anything: the callee's proxy exists already. The
+        fleet is ready when every service answers its readiness path and every server is
+        up. Probing is a port check (microseconds) until something listens, then HTTP;
+        the pause between rounds starts at a few ms and grows while nothing changes, and
+        a server coming up ends it early.
         """
-        needs = {
-            name: {*spec.calls, *spec.depends_on} for name, spec in self.manifest.services.items()
+        specs = self.manifest.services
+        needs = {name: set(spec.depends_on) for name, spec in specs.items()}
+        infra_needs = {
+            name: set() if spec.waits_for_infra else self._infra_used(spec)
+            for name, spec in specs.items()
         }
-        pending = [name for wave in start_waves(self.manifest) for name in wave]
+        pending = sorted(specs)
         booting: dict[str, float] = {}
         ready: set[str] = set()
-        while pending or booting:
-            for name in [n for n in pending if needs[n] <= ready]:
+        servers_up: set[str] = set()
+        first_start: float | None = None
+        pause = _PROBE_MIN
+        while pending or booting or len(servers_up) < len(infra_up):
+            changed = False
+            for name, job in infra_up.items():
+                if name not in servers_up and job.done():
+                    job.result()  # a server that failed to start fails the boot
+                    servers_up.add(name)
+                    self.timings[f"infra:{name}"] = time.monotonic() - self._began
+                    changed = True
+            for name in [n for n in pending if needs[n] <= ready and infra_needs[n] <= servers_up]:
                 pending.remove(name)
-                db = self.manifest.services[name].database
-                if db is not None and (db.infra, db.name) in databases:
-                    databases[db.infra, db.name].result()
                 service = self._prepare(name, ports[name])
                 # Registered before the start: a failure right after still stops it.
                 self.services[name] = service
                 service.process.start()
                 booting[name] = time.monotonic()
-            became_ready = [name for name, began in booting.items() if self._booted(name, began)]
-            for name in became_ready:
+                service.started_after = booting[name] - self._began
+                first_start = booting[name] if first_start is None else first_start
+                changed = True
+            for name in [name for name, began in booting.items() if self._booted(name, began)]:
                 self.services[name].ready_seconds = time.monotonic() - booting.pop(name)
                 ready.add(name)
-            if booting and not became_ready:
-                time.sleep(_PROBE_INTERVAL)
+                changed = True
+            if changed:
+                pause = _PROBE_MIN
+                continue
+            waiting = [job for name, job in infra_up.items() if name not in servers_up]
+            if waiting:
+                wait(waiting, timeout=pause, return_when=FIRST_COMPLETED)
+            else:
+                time.sleep(pause)
+            pause = min(pause * 2, _PROBE_MAX)
+        if infra_up:
+            self.timings["infra"] = max(self.timings[f"infra:{name}"] for name in infra_up)
+        if first_start is not None:
+            self.timings["services"] = time.monotonic() - first_start
 
     def _booted(self, name: str, began: float) -> bool:
         """One readiness probe; raises when the service exited or ran out of time."""
@@ -420,7 +514,7 @@ class Fleet(Closing):
             running.process.wait_until(
                 lambda: self._probe_readiness(service),
                 limit,
-                interval=_PROBE_INTERVAL,
+                interval=_PROBE_MAX,
                 what=probe,
             )
         except InfraError as exc:
@@ -452,6 +546,7 @@ class Fleet(Closing):
                     "url": svc.url,
                     "pid": svc.process.pid,
                     "log": str(svc.log_path),
+                    "started_after": svc.started_after,
                     "ready_seconds": svc.ready_seconds,
                 }
                 for name, svc in self.services.items()
@@ -487,15 +582,31 @@ class Fleet(Closing):
         with signals.deferred():
             for job in self._jobs:
                 job.exception()  # wait: a server still starting must be known to the provider
-            self._stop_services()
-            self._delete_proxies()
-            self._attempt("close the infra provider", self.provider.close)
+            with self._timed_teardown("services"):
+                self._stop_services()
+            with self._timed_teardown("proxies"):
+                self._delete_proxies()
+            with self._timed_teardown("infra"):
+                self._attempt("close the infra provider", self.provider.close)
             self._probe.close()
             self._collect_logs()
             if self.remove_workdir:
-                self._attempt("remove the work directory", lambda: shutil.rmtree(self.workdir))
+                with self._timed_teardown("workdir"):
+                    self._attempt("remove the work directory", self._remove_workdir)
         for problem in self.teardown_problems:
             log.warning("fleet '%s' teardown: %s", self.manifest.name, problem)
+
+    @contextmanager
+    def _timed_teardown(self, step: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.teardown_timings[step] = time.monotonic() - began
+
+    def _remove_workdir(self) -> None:
+        shutil.rmtree(self.workdir)
+        runs.current().drop_path(self.workdir)
 
     def _attempt(self, what: str, action: Any) -> None:
         try:
@@ -504,20 +615,17 @@ class Fleet(Closing):
             self.teardown_problems.append(f"{what}: {exc}")
 
     def _stop_services(self) -> None:
-        # Callers before callees: the reverse of the start order, a generation at a time.
-        for wave in reversed(start_waves(self.manifest)):
-            running = [self.services[name] for name in wave if name in self.services]
-            if len(running) == 1:
-                self._attempt(f"stop {running[0].name}", running[0].process.stop)
-                continue
-            # One wave stops together: a slow shutdown costs its timeout once, not per service.
-            with ThreadPoolExecutor(max_workers=len(running) or 1) as pool:
-                futures = {
-                    svc.name: pool.submit(svc.process.stop, _STOP_TIMEOUT) for svc in running
-                }
-            for name, future in futures.items():
-                if future.exception() is not None:
-                    self.teardown_problems.append(f"stop {name}: {future.exception()}")
+        # All at once: each service shuts down gracefully on its own (SIGTERM, then SIGKILL
+        # after the timeout), and the fleet's state is thrown away, so stopping callers
+        # before callees would only add up shutdown times. The slowest one bounds teardown.
+        running = list(self.services.values())
+        if not running:
+            return
+        with ThreadPoolExecutor(len(running), thread_name_prefix="harness-stop") as pool:
+            futures = {svc.name: pool.submit(svc.process.stop, _STOP_TIMEOUT) for svc in running}
+        for name, future in futures.items():
+            if future.exception() is not None:
+                self.teardown_problems.append(f"stop {name}: {future.exception()}")
 
     def _delete_proxies(self) -> None:
         client = self._toxiproxy

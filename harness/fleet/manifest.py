@@ -85,10 +85,20 @@ class ServiceSpec(_Strict):
     openapi: UrlPath | None = "/openapi.json"
     ready_timeout: float = Field(default=30.0, gt=0)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    # HTTP edges. They do not order the start: every proxy exists before any service starts,
+    # so a caller may start before its callee; the fleet is ready once all of them are.
     calls: dict[Name, CallSpec] = Field(default_factory=dict)
+    # Services this one needs (no edge), ready before it starts.
     depends_on: list[Name] = Field(default_factory=list)
+    # Services this one needs in the fleet (no edge), but not before it starts: it copes
+    # with them starting at the same time (the relay reads the tables orders makes).
+    requires: list[Name] = Field(default_factory=list)
     database: DatabaseSpec | None = None
     broker: BrokerSpec | None = None
+    # True: the service itself waits for its database and broker (it retries them at start
+    # and is not ready until they answer), so it is started while they are still coming
+    # up. False: it starts once they are up and its database exists.
+    waits_for_infra: bool = False
     publishes: list[str] = Field(default_factory=list)
     consumes: list[str] = Field(default_factory=list)
 
@@ -180,9 +190,10 @@ class Manifest(_Strict):
                 yield Problem((*at, "calls", callee), "a service cannot call itself")
             elif callee not in self.services:
                 yield Problem((*at, "calls", callee), self._unknown_service(callee))
-        for index, other in enumerate(svc.depends_on):
-            if other not in self.services:
-                yield Problem((*at, "depends_on", index), self._unknown_service(other))
+        for field in ("depends_on", "requires"):
+            for index, other in enumerate(getattr(svc, field)):
+                if other not in self.services:
+                    yield Problem((*at, field, index), self._unknown_service(other))
         if svc.database is not None:
             yield from self._infra_ref(
                 (*at, "database", "infra"),
@@ -251,18 +262,20 @@ class Manifest(_Strict):
         caller, callee = str(cycle[0][0]), str(cycle[0][1])
         svc = self.services[caller]
         field = "calls" if callee in svc.calls else "depends_on"
+        if field == "depends_on" and callee not in svc.depends_on:
+            field = "requires"
         loc: tuple[str | int, ...] = ("services", caller, field, callee)
-        if field == "depends_on":
-            loc = ("services", caller, field, svc.depends_on.index(callee))
+        if field != "calls":
+            loc = ("services", caller, field, getattr(svc, field).index(callee))
         yield Problem(loc, "dependency cycle: " + " -> ".join(path))
 
 
 def service_dependencies(manifest: Manifest) -> nx.DiGraph[str]:
-    """Caller -> callee over known services (HTTP calls and ordering-only ``depends_on``)."""
+    """Caller -> callee over known services (HTTP calls, ``depends_on`` and ``requires``)."""
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(sorted(manifest.services))
     for name, svc in manifest.services.items():
-        for other in [*svc.calls, *svc.depends_on]:
+        for other in [*svc.calls, *svc.depends_on, *svc.requires]:
             if other in manifest.services and other != name:
                 graph.add_edge(name, other)
     return graph

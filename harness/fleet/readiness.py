@@ -5,12 +5,17 @@ from __future__ import annotations
 import httpx
 
 from harness.errors import FleetError
+from harness.infra.ports import port_open
 
 _TIMEOUT = httpx.Timeout(2.0, connect=0.5)
 
 
 class NotReady(FleetError):
     """The readiness path answered, but not 200."""
+
+
+class NotListening(NotReady):
+    """Nothing accepts connections on the readiness URL's port yet."""
 
 
 class ReadinessProbe:
@@ -20,7 +25,16 @@ class ReadinessProbe:
         self._http = httpx.Client(timeout=_TIMEOUT, trust_env=False)
 
     def check(self, url: str) -> bool:
-        """True on 200; raises otherwise, so a caller giving up can quote the last answer."""
+        """True on 200; raises otherwise, so a caller giving up can quote the last answer.
+
+        A booting service is probed often: a bare TCP connect (microseconds, refused at
+        once) comes first, and the HTTP request (a good part of a millisecond of CPU even
+        when refused) only once something listens.
+        """
+        parts = httpx.URL(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not port_open(parts.host, port):
+            raise NotListening(f"nothing listens on {parts.host}:{port} yet")
         response = self._http.get(url)
         if response.status_code != 200:
             raise NotReady(f"answered {response.status_code}: {response.text[:200]}")

@@ -21,9 +21,19 @@ check the invariants registered in :mod:`harness.invariants`.
 """
 
 from harness.fuzz.baseline import Baseline, BaselineEntry
-from harness.fuzz.errors import AuthError, BaselineError, FuzzError, FuzzFileError
+from harness.fuzz.errors import (
+    AuthError,
+    FuzzError,
+    FuzzFileError,
+    FuzzInputError,
+    KnownFailuresError,
+)
 from harness.fuzz.findings import Finding, FuzzRun, TargetResult, describe_result
-from harness.fuzz.machine import (
+from harness.fuzz.reports import ReportFiles, write_reports
+from harness.fuzz.seeds import Seed, resolve_seed, seed_from_config
+from harness.fuzz.session import FuzzOutcome, FuzzSession, launch_for_fuzzing, prepare, run_fuzz
+from harness.fuzz.settings import DEFAULT_CHECKS, FuzzSettings, load_settings
+from harness.fuzz.state_machine import (
     FleetBinding,
     FleetClient,
     FleetStateMachine,
@@ -35,10 +45,6 @@ from harness.fuzz.machine import (
     eventually,
     run_machine,
 )
-from harness.fuzz.reports import ReportFiles, write_reports
-from harness.fuzz.runner import FuzzSession, fuzz_from_config, launch_for_fuzzing, prepare
-from harness.fuzz.seeds import Seed, resolve_seed
-from harness.fuzz.settings import DEFAULT_CHECKS, FuzzSettings, load_settings
 from harness.fuzz.targets import FuzzTarget, ServiceTarget
 
 __all__ = [
@@ -46,17 +52,19 @@ __all__ = [
     "AuthError",
     "Baseline",
     "BaselineEntry",
-    "BaselineError",
     "Finding",
     "FleetBinding",
     "FleetClient",
     "FleetStateMachine",
     "FuzzError",
     "FuzzFileError",
+    "FuzzInputError",
+    "FuzzOutcome",
     "FuzzRun",
     "FuzzSession",
     "FuzzSettings",
     "FuzzTarget",
+    "KnownFailuresError",
     "MachineFailed",
     "MachineReport",
     "NotSettled",
@@ -68,11 +76,12 @@ __all__ = [
     "bind",
     "describe_result",
     "eventually",
-    "fuzz_from_config",
     "launch_for_fuzzing",
     "load_settings",
     "prepare",
     "resolve_seed",
+    "run_fuzz",
     "run_machine",
+    "seed_from_config",
     "write_reports",
 ]

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from harness.fuzz.errors import BaselineError
+from harness.fuzz.errors import KnownFailuresError
 from harness.fuzz.findings import Finding
 from harness.report.files import write_text
 
@@ -65,12 +65,12 @@ class Baseline:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BaselineError(f"{path}: not a readable JSON file: {exc}") from exc
+            raise KnownFailuresError(f"{path}: not a readable JSON file: {exc}") from exc
         if not isinstance(raw, dict) or raw.get("version") != VERSION:
-            raise BaselineError(f'{path}: expected {{"version": {VERSION}, "entries": [...]}}')
+            raise KnownFailuresError(f'{path}: expected {{"version": {VERSION}, "entries": [...]}}')
         entries = raw.get("entries")
         if not isinstance(entries, list):
-            raise BaselineError(f"{path}: entries: expected a list")
+            raise KnownFailuresError(f"{path}: entries: expected a list")
         parsed = []
         for index, item in enumerate(entries):
             missing = [
@@ -79,7 +79,7 @@ class Baseline:
                 if not isinstance(item, dict) or not isinstance(item.get(name), str)
             ]
             if missing:
-                raise BaselineError(f"{path}: entries[{index}]: missing {', '.join(missing)}")
+                raise KnownFailuresError(f"{path}: entries[{index}]: missing {', '.join(missing)}")
             parsed.append(
                 BaselineEntry(
                     **{name: item[name] for name in _FIELDS},
@@ -121,7 +121,7 @@ class Baseline:
     def save(self, path: Path | None = None) -> Path:
         target = path or self.path
         if target is None:
-            raise BaselineError("the baseline has no file to be saved to")
+            raise KnownFailuresError("the baseline has no file to be saved to")
         document = {"version": VERSION, "entries": [e.to_dict() for e in self.entries]}
         write_text(target, json.dumps(document, indent=2) + "\n")
         return target

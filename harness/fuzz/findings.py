@@ -129,8 +129,19 @@ class FuzzRun:
         return [f"{r.target.id}: {e}" for r in self.results for e in r.errors]
 
     @property
+    def nothing_checked(self) -> str | None:
+        """Why the run checked nothing (None when it ran cases): zero work is not a pass."""
+        if self.cases:
+            return None
+        if not self.results:
+            return "no target was run"
+        skips = sorted({r.skipped for r in self.results if r.skipped})
+        why = f" ({'; '.join(skips)})" if skips else ""
+        return f"no case was run in {len(self.results)} target(s){why}"
+
+    @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+        return self.nothing_checked is None and all(r.passed for r in self.results)
 
     @property
     def cases(self) -> int:
@@ -159,6 +170,7 @@ class FuzzRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "nothing_checked": self.nothing_checked,
             "seed": self.seed.value,
             "seed_source": self.seed.source,
             "derandomized": self.seed.derandomize,

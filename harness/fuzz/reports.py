@@ -60,6 +60,8 @@ def markdown_summary(run: FuzzRun) -> str:
         f"### Fuzzing {verdict}: {len(run.new_findings)} new failure(s), "
         f"{len(run.known_findings)} known, {run.cases} cases in {run.seconds:.1f} s"
     )
+    if run.nothing_checked is not None:
+        headline += f"\n\n**{run.nothing_checked}: zero work is not a pass**"
     seed = (
         f"Seed {markdown.code(run.seed.value)} ({run.seed.source}"
         + (", derandomized" if run.seed.derandomize else "")

@@ -167,6 +167,9 @@ class ServiceFuzzer:
             raise
         finally:
             result.seconds = time.perf_counter() - began
+        if not (target.stateful or result.cases or result.errors or result.skipped):
+            # Zero work is not a pass: an operation nothing was generated for is unchecked.
+            result.errors.append("no case was generated for this operation")
         return result
 
     def _consume(self, stream: Any, result: TargetResult) -> None:

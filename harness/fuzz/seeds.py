@@ -2,8 +2,8 @@
 
 Locally every run draws a new seed, so repeated runs explore more of the input space; the
 seed is printed first, so any run can be replayed with ``--seed``. In CI (the ``CI``
-variable set, as every CI system does) the run is derandomized: the configured seed
-(``[tool.harness] seed``) and Hypothesis' derandomize mode, so the same commit fuzzes the
+variable set, as every CI system does) the run is derandomized: the configured CI seed
+(``[tool.harness.fuzz] ci_seed``) and Hypothesis' derandomize mode, so the same commit fuzzes the
 same cases and a red build is never a roll of the dice.
 """
 
@@ -14,9 +14,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.fuzz.errors import FuzzError
+from harness.config import FuzzConfig
 
-SEED_ENV = "HARNESS_FUZZ_SEED"
 _FALSE = {"", "0", "false", "no", "off"}
 
 
@@ -39,21 +38,25 @@ def in_ci(environ: Mapping[str, str] | None = None) -> bool:
 def resolve_seed(
     explicit: int | None,
     *,
-    configured: int | None = None,
+    fixed: int | None = None,
+    ci_seed: int = 0,
     environ: Mapping[str, str] | None = None,
 ) -> Seed:
-    """``explicit`` (an option) > ``HARNESS_FUZZ_SEED`` > in CI the configured seed > fresh."""
-    env = os.environ if environ is None else environ
-    ci = in_ci(env)
+    """``explicit`` (an option) > ``fixed`` (``fuzz.seed``, e.g. $HARNESS_FUZZ_SEED) > in CI
+    ``ci_seed`` (``fuzz.ci_seed``) > fresh. ``environ`` is only asked whether CI is set."""
+    ci = in_ci(environ)
     if explicit is not None:
         return Seed(explicit, "given", ci)
-    named = env.get(SEED_ENV, "").strip()
-    if named:
-        try:
-            return Seed(int(named), SEED_ENV, ci)
-        except ValueError:
-            raise FuzzError(f"{SEED_ENV}={named!r}: expected an integer") from None
+    if fixed is not None:
+        return Seed(fixed, "fuzz.seed", ci)
     if ci:
-        return Seed(configured or 0, "configured seed", True)
+        return Seed(ci_seed, "configured CI seed", True)
     # 32 bits: short enough to type, and Hypothesis accepts any int.
     return Seed(secrets.randbelow(2**32), "random", False)
+
+
+def seed_from_config(
+    config: FuzzConfig, explicit: int | None = None, environ: Mapping[str, str] | None = None
+) -> Seed:
+    """The run's seed from the configuration's fuzz section and an option."""
+    return resolve_seed(explicit, fixed=config.seed, ci_seed=config.ci_seed, environ=environ)

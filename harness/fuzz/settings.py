@@ -1,8 +1,8 @@
 """How a project fuzzes its fleet: ``fuzz.yaml`` (optional; defaults cover a plain fleet).
 
-The file sits at ``<root>/scenarios/fuzz/fuzz.yaml`` (``HARNESS_FUZZ_FILE`` moves it);
-paths in it are relative to its directory. Every service of the manifest that publishes an
-OpenAPI is fuzzed; the file only says what differs:
+The file sits at ``<root>/scenarios/fuzz/fuzz.yaml`` (``fuzz.settings`` in the
+configuration moves it); paths in it are relative to its directory. Every service of the
+manifest that publishes an OpenAPI is fuzzed; the file only says what differs:
 
 ```yaml
 version: 1
@@ -26,8 +26,7 @@ services:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -38,7 +37,6 @@ from harness.errors import SpecIssue
 from harness.fuzz.errors import FuzzFileError
 from harness.yamlsource import Problem, load_model
 
-FUZZ_FILE_ENV = "HARNESS_FUZZ_FILE"
 DEFAULT_FILE = Path("scenarios") / "fuzz" / "fuzz.yaml"
 
 # The checks a fuzz run makes (Schemathesis' names). object_level_authorization needs two
@@ -186,30 +184,22 @@ class FuzzSettings:
         }
 
 
-def settings_path(root: Path, environ: Mapping[str, str] | None = None) -> tuple[Path, bool]:
-    """Where the settings file is, and whether the user named it explicitly."""
-    env = os.environ if environ is None else environ
-    named = env.get(FUZZ_FILE_ENV)
-    if named:
-        return Path(named).resolve(), True
-    return root / DEFAULT_FILE, False
-
-
 def load_settings(
     root: Path,
     *,
     path: Path | None = None,
     services: Iterable[str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    required: bool | None = None,
 ) -> FuzzSettings:
     """The fuzz settings of the project at ``root``; a bad file raises file:line: field: why.
 
-    ``path`` overrides the location; ``services`` (the manifest's) lets unknown service
-    names in the file be reported with their line.
+    ``path`` is where the file is (the configuration's ``fuzz.settings``; default
+    ``scenarios/fuzz/fuzz.yaml``); a missing file gives the defaults unless ``required``
+    (default: whether ``path`` was given). ``services`` (the manifest's) lets unknown
+    service names in the file be reported with their line.
     """
-    explicit = path is not None
-    if path is None:
-        path, explicit = settings_path(root, environ)
+    explicit = path is not None if required is None else required
+    path = path or root / DEFAULT_FILE
     if not path.is_file():
         if explicit:
             raise FuzzFileError([SpecIssue(str(path), 0, "", "file not found")])

@@ -16,7 +16,7 @@ import httpx
 
 from harness.fleet.manifest import Manifest
 from harness.fuzz.auth import bearer_schemes, obtain_bearer, token_command, token_operation
-from harness.fuzz.errors import FuzzError
+from harness.fuzz.errors import FuzzError, FuzzInputError, NothingToFuzz
 from harness.fuzz.settings import FuzzSettings, TokenSpec
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
@@ -96,7 +96,7 @@ def fuzzed_services(
         unknown = sorted(set(only) - set(manifest.services))
         if unknown:
             known = ", ".join(sorted(manifest.services))
-            raise FuzzError(f"unknown service(s) {', '.join(unknown)} (services: {known})")
+            raise FuzzInputError(f"unknown service(s) {', '.join(unknown)} (services: {known})")
     chosen = []
     for name, spec in manifest.services.items():
         if only and name not in only:
@@ -105,6 +105,43 @@ def fuzzed_services(
             continue
         chosen.append(name)
     return chosen
+
+
+def require_services(
+    manifest: Manifest, settings: FuzzSettings, only: Collection[str] | None = None
+) -> list[str]:
+    """:func:`fuzzed_services`, or :class:`NothingToFuzz` saying why there are none."""
+    chosen = fuzzed_services(manifest, settings, only)
+    if chosen:
+        return chosen
+    considered = [n for n in manifest.services if not only or n in only]
+    no_openapi = [n for n in considered if manifest.services[n].openapi is None]
+    skipped = [n for n in considered if n not in no_openapi and settings.service(n).skip]
+    why = []
+    if no_openapi:
+        why.append(f"no OpenAPI (manifest openapi: null): {', '.join(no_openapi)}")
+    if skipped:
+        why.append(f"skipped in the fuzz settings: {', '.join(skipped)}")
+    if not considered:
+        why.append("the manifest has no service")
+    raise NothingToFuzz(f"nothing to fuzz: no service to fuzz ({'; '.join(why)})")
+
+
+def require_targets(
+    targets: list[FuzzTarget], services: Iterable[ServiceTarget], settings: FuzzSettings
+) -> list[FuzzTarget]:
+    """``targets``, or :class:`NothingToFuzz` when the OpenAPI documents leave none."""
+    if targets:
+        return targets
+    details = []
+    for service in services:
+        count = len(service.operations())
+        skipped = sum(1 for op in settings.service(service.name).operations.values() if op.skip)
+        details.append(
+            f"{service.name}: {count} operation(s) in {service.openapi_url}"
+            + (f", {skipped} skipped in the fuzz settings" if skipped else "")
+        )
+    raise NothingToFuzz(f"nothing to fuzz: no operation to fuzz ({'; '.join(details)})")
 
 
 def open_service(
@@ -136,15 +173,18 @@ def open_service(
 
 
 def plan_targets(services: Iterable[ServiceTarget], settings: FuzzSettings) -> list[FuzzTarget]:
-    """Every operation not skipped, then each service's stateful phase (when enabled)."""
+    """Every operation not skipped, then each service's stateful phase (when enabled and
+    the service has an operation to fuzz: a phase over none would check nothing)."""
     targets = []
     for service in services:
         skipped = settings.service(service.name).operations
+        operations = []
         for method, path in service.operations():
             op = skipped.get(f"{method} {path}")
             if op is not None and op.skip:
                 continue
-            targets.append(FuzzTarget(service.name, method, path))
-        if settings.spec.stateful.enabled:
+            operations.append(FuzzTarget(service.name, method, path))
+        targets += operations
+        if settings.spec.stateful.enabled and operations:
             targets.append(FuzzTarget(service.name))
     return targets

@@ -65,9 +65,18 @@ class ToxiproxyServer(Protocol):
 
 @runtime_checkable
 class InfraProvider(Protocol):
+    """``postgres``/``redis`` return a running, ready server (started on first call, the
+    same one after). ``prepare_postgres``/``prepare_redis`` return that same server at once,
+    possibly before it runs: its endpoint and URLs are final, so proxies can point at it
+    and services can be configured while it boots."""
+
     name: str
 
+    def prepare_postgres(self, name: str = "postgres") -> PostgresServer: ...
+
     def postgres(self, name: str = "postgres") -> PostgresServer: ...
+
+    def prepare_redis(self, name: str = "redis") -> RedisServer: ...
 
     def redis(self, name: str = "redis") -> RedisServer: ...
 

@@ -91,6 +91,13 @@ class ExternalProvider:
             else:
                 raise InfraError(f"external infra {key!r}: unsupported URL {url!r}")
 
+    def prepare_postgres(self, name: str = "postgres") -> ExternalPostgres:
+        """Someone else's server runs already: the same as :meth:`postgres`."""
+        return self.postgres(name)
+
+    def prepare_redis(self, name: str = "redis") -> ExternalRedis:
+        return self.redis(name)
+
     def postgres(self, name: str = "postgres") -> ExternalPostgres:
         if name not in self._postgres:
             raise InfraError(self._missing(name, "a postgresql:// URL"))

@@ -28,17 +28,34 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import InfraError
+from harness.infra import lifeline, postgres_template, runs
 from harness.infra.base import Endpoint
 from harness.infra.layout import instance_stem
 from harness.infra.ports import free_port
 from harness.infra.postgres import can_connect, create_database, postgres_url
 from harness.infra.process import ManagedProcess
 
-BINDIR_ENV = "HARNESS_POSTGRES_BINDIR"
 SUPERUSER = "harness"
 # Unix socket paths are limited to 107 bytes; pytest's tmp dirs are often longer.
 _SOCKET_PATH_MAX = 107
 _SOCKET_NAME_LEN = len("/.s.PGSQL.65535")
+# Everything initdb is told besides where and the password: the template cache's key.
+_INITDB_OPTIONS = (
+    "-U",
+    SUPERUSER,
+    "--auth-host=scram-sha-256",
+    # The socket dir is private to the server user; the TCP port is what the fleet uses,
+    # and it needs the password.
+    "--auth-local=trust",
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
+    "--no-instructions",
+)
+# Line 8 of postmaster.pid: "starting", "ready" or "stopping" (PostgreSQL >= 10).
+_PID_FILE_STATUS_LINE = 7
+_READY_POLL = 0.01
 _SPEED_SETTINGS = (
     "fsync=off",
     "full_page_writes=off",
@@ -52,14 +69,13 @@ _SPEED_SETTINGS = (
 
 
 def find_bindir(explicit: str | None = None) -> Path:
-    """Directory holding initdb and postgres: argument, $HARNESS_POSTGRES_BINDIR, Debian's
-    /usr/lib/postgresql/<newest>/bin, then PATH."""
+    """Directory holding initdb and postgres: the argument (``infra.postgres_bindir``),
+    Debian's /usr/lib/postgresql/<newest>/bin, then PATH."""
     tried: list[str] = []
-    for source, candidate in (("argument", explicit), (BINDIR_ENV, os.environ.get(BINDIR_ENV))):
-        if candidate:
-            if (Path(candidate) / "initdb").is_file():
-                return Path(candidate)
-            raise InfraError(f"no initdb in {candidate} (from {source})")
+    if explicit:
+        if (Path(explicit) / "initdb").is_file():
+            return Path(explicit)
+        raise InfraError(f"no initdb in {explicit} (infra.postgres_bindir)")
     debian = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: [int(x) if x.isdigit() else 0 for x in Path(p).parts[4].split(".")],
@@ -71,7 +87,10 @@ def find_bindir(explicit: str | None = None) -> Path:
     tried.append("initdb on PATH")
     if on_path:
         return Path(on_path).parent
-    raise InfraError(f"PostgreSQL binaries not found; tried {', '.join(tried)}; set {BINDIR_ENV}")
+    raise InfraError(
+        f"PostgreSQL binaries not found; tried {', '.join(tried)}; "
+        "set infra.postgres_bindir (HARNESS_POSTGRES_BINDIR)"
+    )
 
 
 def default_run_as() -> str | None:
@@ -95,10 +114,15 @@ class LocalPostgres:
         self.run_as = run_as
         self.endpoint = Endpoint("127.0.0.1", free_port())
         self.user = SUPERUSER
-        # URL-safe alphabet: the password goes into URLs unquoted.
-        self.password = secrets.token_urlsafe(18)
+        uid = _passwd(run_as).pw_uid if run_as is not None else None
+        self._template_key = postgres_template.template_key(self.bindir, _INITDB_OPTIONS, uid)
+        # A cached initdb result (see harness.infra.postgres_template) fixes the password;
+        # else a new one. URL-safe alphabet: the password goes into URLs unquoted.
+        self._template = postgres_template.find(self._template_key)
+        self.password = self._template.password if self._template else secrets.token_urlsafe(18)
         stem = instance_stem("postgres", name)
         self.log_path = root / f"{stem}.log"
+        self._outside_root = False
         self.data_root = self._choose_data_root(root / stem)
         self.data_dir = self.data_root / "data"
         socket_dir = self.data_root / "sock"
@@ -120,19 +144,57 @@ class LocalPostgres:
         )
 
     def start(self, timeout: float = 30.0) -> None:
-        """initdb (first time only), start the server, wait until it answers queries."""
+        """A new cluster (first time only), start the server, wait until it answers queries.
+
+        The cluster is a copy of the cached template when there is one, else initdb makes
+        it (and the cache keeps a copy for the next server).
+        """
         if not (self.data_dir / "PG_VERSION").exists():
-            self._initdb()
+            uid, gid, _ = self._identity()
+            self._make_socket_dir(uid, gid)
+            if self._template is not None:
+                postgres_template.copy_into(self._template, self.data_dir, uid, gid)
+            else:
+                self._initdb()
+                postgres_template.store(self._template_key, self.data_dir, self.password)
         self.process.start()
         self.wait_ready(timeout)
+
+    def _identity(self) -> tuple[int | None, int | None, list[int] | None]:
+        if self.run_as is None:
+            return None, None, None
+        entry = _passwd(self.run_as)
+        return entry.pw_uid, entry.pw_gid, os.getgrouplist(self.run_as, entry.pw_gid)
+
+    def _make_socket_dir(self, uid: int | None, gid: int | None) -> None:
+        if self._socket_dir is not None:
+            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
+            if uid is not None and gid is not None:
+                os.chown(self._socket_dir, uid, gid)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until a session opens (also after a kill fault: crash recovery runs first)."""
         self.process.wait_until(
-            lambda: can_connect(self.url("postgres")),
+            self._accepts_sessions,
             timeout,
+            interval=_READY_POLL,
             what=f"PostgreSQL on {self.endpoint.address}",
         )
+
+    def _accepts_sessions(self) -> bool:
+        # The server writes its state into postmaster.pid ("ready" once it accepts
+        # connections; pg_ctl -w waits on the same line). Reading it costs nothing, while
+        # every connection attempt makes the server fork a backend: connect only once it
+        # says ready (a stale file of a killed server may say so too; connecting decides).
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            lines = []  # unreadable (another user's file): connecting decides alone
+        if len(lines) > _PID_FILE_STATUS_LINE and lines[_PID_FILE_STATUS_LINE].strip() != "ready":
+            return False
+        return can_connect(self.url("postgres"))
 
     def stop(self) -> None:
         self.process.stop(timeout=10.0)
@@ -141,6 +203,8 @@ class LocalPostgres:
         """Delete the cluster; only when the server is down."""
         if not self.process.running:
             shutil.rmtree(self.data_root, ignore_errors=True)
+            if self._outside_root:
+                runs.current().drop_path(self.data_root)
 
     def url(self, database: str, endpoint: Endpoint | None = None) -> str:
         return postgres_url(f"{self.user}:{self.password}", endpoint or self.endpoint, database)
@@ -161,6 +225,9 @@ class LocalPostgres:
             # e.g. pytest's /tmp/pytest-of-root is 0700: the server user cannot get through
             # it, so the cluster lives in the system temp dir (the log stays in `root`).
             data_root = Path(tempfile.mkdtemp(prefix=f"harness-{preferred.name}-"))
+            # Not under the fleet's work directory: the run registry must know it too.
+            runs.current().add_path(data_root)
+            self._outside_root = True
         os.chown(data_root, entry.pw_uid, entry.pw_gid)
         return data_root
 
@@ -168,33 +235,15 @@ class LocalPostgres:
         pwfile = self.data_root / "pwfile"
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
-        uid = gid = None
-        groups: list[int] | None = None
-        if self.run_as is not None:
-            entry = _passwd(self.run_as)
-            uid, gid = entry.pw_uid, entry.pw_gid
-            groups = os.getgrouplist(self.run_as, gid)
+        uid, gid, groups = self._identity()
+        if uid is not None and gid is not None:
             os.chown(pwfile, uid, gid)
-        if self._socket_dir is not None:
-            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
-            if uid is not None and gid is not None:
-                os.chown(self._socket_dir, uid, gid)
         argv = [
             str(self.bindir / "initdb"),
             "-D",
             str(self.data_dir),
-            "-U",
-            self.user,
             f"--pwfile={pwfile}",
-            "--auth-host=scram-sha-256",
-            # The socket dir is private to the server user; the TCP port is what the
-            # fleet uses, and it needs the password.
-            "--auth-local=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "--no-instructions",
+            *_INITDB_OPTIONS,
         ]
         try:
             with self.log_path.open("ab") as log:
@@ -234,10 +283,12 @@ def _run_initdb(
             user=uid,
             group=gid,
             extra_groups=groups,
+            # The calling thread waits for initdb, so it outlives it: see harness.infra.lifeline.
+            preexec_fn=lifeline.die_with_parent(),
             check=False,
             timeout=60,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         # e.g. the server user may not execute binaries under a private directory
         raise InfraError(f"cannot run {argv[0]}: {exc}") from exc
 

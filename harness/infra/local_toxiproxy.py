@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -10,23 +9,22 @@ import httpx
 
 from harness.errors import InfraError
 from harness.infra.base import Endpoint
-from harness.infra.ports import free_port
+from harness.infra.ports import free_port, port_open
 from harness.infra.process import ManagedProcess
 
-BIN_ENV = "HARNESS_TOXIPROXY_BIN"
 REPO_TOOL = Path(".tools/bin/toxiproxy-server")
 # Toxiproxy answers 403 to a User-Agent starting with "Mozilla/".
 _USER_AGENT = "harness-infra"
 
 
 def find_toxiproxy_server(explicit: str | None = None, cwd: Path | None = None) -> str:
-    """The argument, then $HARNESS_TOXIPROXY_BIN, then .tools/bin/toxiproxy-server in the
-    working directory or one of its parents (the repository), then PATH."""
-    for source, candidate in (("argument", explicit), (BIN_ENV, os.environ.get(BIN_ENV))):
-        if candidate:
-            if Path(candidate).is_file():
-                return candidate
-            raise InfraError(f"toxiproxy-server not found at {candidate} (from {source})")
+    """The argument (``infra.toxiproxy_bin`` of the configuration), then
+    .tools/bin/toxiproxy-server in the working directory or one of its parents (the
+    repository), then PATH."""
+    if explicit:
+        if Path(explicit).is_file():
+            return explicit
+        raise InfraError(f"toxiproxy-server not found at {explicit} (infra.toxiproxy_bin)")
     start = (cwd or Path.cwd()).resolve()
     for directory in (start, *start.parents):
         if (directory / REPO_TOOL).is_file():
@@ -35,8 +33,8 @@ def find_toxiproxy_server(explicit: str | None = None, cwd: Path | None = None) 
     if found is not None:
         return found
     raise InfraError(
-        "toxiproxy-server not found; tried: the toxiproxy_bin argument (not given), "
-        f"${BIN_ENV} (not set), {REPO_TOOL} in {start} and its parents, and PATH. "
+        "toxiproxy-server not found; tried: infra.toxiproxy_bin (HARNESS_TOXIPROXY_BIN, "
+        f"not set), {REPO_TOOL} in {start} and its parents, and PATH. "
         "Install it with: go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0 "
         "(the binary is named `server`; rename it toxiproxy-server)"
     )
@@ -71,8 +69,13 @@ class LocalToxiproxy:
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
+        # An HTTP client per attempt is costly (an SSL context each): one only once the
+        # port is open, which is a few microseconds to check.
         self.process.wait_until(
-            lambda: api_answers(self.api_url), timeout, what=f"GET {self.api_url}/version"
+            lambda: port_open(self.endpoint.host, self.endpoint.port) and api_answers(self.api_url),
+            timeout,
+            interval=0.01,
+            what=f"GET {self.api_url}/version",
         )
 
     def stop(self) -> None:

@@ -6,6 +6,10 @@ The group is not enough for every server: PostgreSQL's children call setsid() an
 it, so kill, pause and the SIGKILL escalation also signal every descendant, found while
 the leader is frozen (so nothing forks in between). That makes a crash (SIGKILL) or a
 freeze (SIGSTOP) hit the whole server at once, as a machine failure would.
+
+Nothing outlives the harness, however it dies: every child gets a parent-death signal
+(:mod:`harness.infra.lifeline`) and is recorded, with its start time, in the run registry
+(:mod:`harness.infra.runs`), whose sweep removes what a killed run left.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from types import TracebackType
 import psutil
 
 from harness.errors import InfraError
+from harness.infra import lifeline, runs
 
 _TAIL_BYTES = 64 * 1024
 _POLL = 0.02
@@ -66,6 +71,8 @@ class ManagedProcess:
         self.user = user
         self.stop_signal = stop_signal
         self._popen: subprocess.Popen[bytes] | None = None
+        # The start time the run registry knows the current process by.
+        self._registered: str | None = None
         # Faults and teardown may act from different threads (a chaos timeline, Ctrl-C).
         self._lock = threading.RLock()
 
@@ -96,21 +103,27 @@ class ManagedProcess:
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S")
                 log.write(f"--- harness {stamp}: start {shlex.join(self.argv)}\n".encode())
                 log.flush()
+                arm = lifeline.die_with_parent()
                 try:
-                    self._popen = subprocess.Popen(
-                        self.argv,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=self.env,
-                        cwd=self.cwd,
-                        start_new_session=True,
-                        user=uid,
-                        group=gid,
-                        extra_groups=groups,
+                    self._popen = lifeline.spawn(
+                        lambda: subprocess.Popen(
+                            self.argv,
+                            stdin=subprocess.DEVNULL,
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            env=self.env,
+                            cwd=self.cwd,
+                            start_new_session=True,
+                            user=uid,
+                            group=gid,
+                            extra_groups=groups,
+                            # Safe with threads here: arm() takes no lock (one prctl call).
+                            preexec_fn=arm,  # noqa: PLW1509
+                        )
                     )
-                except OSError as exc:
+                except (OSError, subprocess.SubprocessError) as exc:
                     raise InfraError(f"{self.name}: cannot run {self.argv[0]}: {exc}") from exc
+            self._registered = runs.current().add_process(self._popen.pid, self.name)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Graceful stop, SIGKILL to the whole tree after `timeout` s; idempotent."""
@@ -120,6 +133,7 @@ class ManagedProcess:
                 return
             tree = _Tree(popen)
             tree.collect()
+            gone = True
             if tree.alive():
                 # The stop signal goes to the group only: a leader like PostgreSQL's
                 # postmaster shuts its own children down in order.
@@ -128,8 +142,10 @@ class ManagedProcess:
                 tree.signal(signal.SIGCONT)
                 if not tree.wait_gone(timeout):
                     tree.kill()
-                    tree.wait_gone(timeout)
+                    gone = tree.wait_gone(timeout)
             popen.wait()
+            if gone:
+                self._forget(popen)
 
     def kill(self) -> None:
         """SIGKILL the whole tree, as a crash would; the process is reaped."""
@@ -139,8 +155,10 @@ class ManagedProcess:
                 return
             tree = _Tree(popen)
             tree.kill()
-            tree.wait_gone(5.0)
+            gone = tree.wait_gone(5.0)
             popen.wait()
+            if gone:
+                self._forget(popen)
 
     def pause(self) -> None:
         """SIGSTOP the tree: connections stay open and nothing answers."""
@@ -219,6 +237,12 @@ class ManagedProcess:
             f"{self.name} {state}{waited_for}{cause}\n"
             f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
         )
+
+    def _forget(self, popen: subprocess.Popen[bytes]) -> None:
+        """The process tree is gone: the run registry need not sweep it any more."""
+        if self._registered is not None:
+            runs.current().drop_process(popen.pid, self._registered)
+            self._registered = None
 
     def _running_popen(self, sig: signal.Signals) -> subprocess.Popen[bytes]:
         if self._popen is None or self._popen.poll() is not None:

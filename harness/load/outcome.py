@@ -1,17 +1,10 @@
 """The result of a load run: statistics, threshold verdicts, the baseline comparison, and
-the run's overall verdict with its exit code.
+the run's overall verdict (passed, thresholds failed, aborted, regression, error).
 
-Exit codes of ``harness load`` (and :attr:`LoadResult.exit_code`):
-
-====  ================================================================================
-0     passed: every threshold held, and no regression against the baseline
-1     error: the run could not be made (fleet, setup requests, Locust crashed)
-2     bad input: an invalid profile or baseline file (nothing was started)
-98    regression: thresholds held, but a metric regressed beyond its limit
-99    thresholds failed (k6's code), including a run aborted by abort_on_fail
-====  ================================================================================
-
-Failed thresholds win over regressions: a run that is both reports 99.
+Failed thresholds win over regressions: a run that is both is "thresholds failed". The exit
+code each verdict gives ``harness load`` is the CLI's business (:mod:`harness.cli.exits`).
+A run that measured no request at all is "no requests", whatever its thresholds say: zero
+work is not a pass (:attr:`LoadResult.no_work` gives the reason).
 """
 
 from __future__ import annotations
@@ -23,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
 from harness.load.compare import Comparison, compare
+from harness.load.errors import LoadBaselineError
 from harness.load.profiles import LoadProfile
 from harness.load.runstats import RunStats
 from harness.load.series import Timeline, intervals
@@ -37,26 +30,10 @@ THRESHOLDS_FAILED = "thresholds failed"
 ABORTED = "aborted"
 REGRESSION = "regression"
 ERROR = "error"
-
-EXIT_PASSED = 0
-EXIT_ERROR = 1
-EXIT_BAD_INPUT = 2
-EXIT_REGRESSION = 98
-EXIT_THRESHOLDS = 99
-EXIT_CODES = {
-    PASSED: EXIT_PASSED,
-    ERROR: EXIT_ERROR,
-    REGRESSION: EXIT_REGRESSION,
-    THRESHOLDS_FAILED: EXIT_THRESHOLDS,
-    ABORTED: EXIT_THRESHOLDS,
-}
+NO_REQUESTS = "no requests"
 
 # Locust wraps a failure we set with catch_response in the exception's repr.
 _WRAPPED = re.compile(r"^CatchResponseError\((['\"])(.*)\1\)$", re.DOTALL)
-
-
-class BaselineError(HarnessError):
-    """The baseline file cannot be used (missing, not a load report)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +70,15 @@ def load_baseline(path: Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+        raise LoadBaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     except ValueError as exc:
-        raise BaselineError(f"{path}: not JSON: {exc}") from None
+        raise LoadBaselineError(f"{path}: not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
-        raise BaselineError(f"{path}: not a harness load report (format {REPORT_FORMAT})")
-    if data.get("verdict") == ERROR or "stats" not in data:
-        raise BaselineError(f"{path}: the baseline run has no statistics (it ended in an error)")
+        raise LoadBaselineError(f"{path}: not a harness load report (format {REPORT_FORMAT})")
+    if data.get("verdict") in (ERROR, NO_REQUESTS) or "stats" not in data:
+        raise LoadBaselineError(
+            f"{path}: the baseline run has no statistics (it ended in an error)"
+        )
     git = data.get("git") or {}
     info = {
         "path": str(path),
@@ -159,7 +138,33 @@ class LoadResult:
         return len(self.comparison.regressions) if self.comparison else 0
 
     @property
+    def no_work(self) -> str | None:
+        """Why the run measured no request at all (None when it measured some).
+
+        Thresholds cannot judge a run without requests (k6 passes them; we do not), so such a
+        run fails with this reason, whatever its thresholds say."""
+        if self.stats.total.requests:
+            return None
+        run = self.run
+        if not run.get("peak_users"):
+            why = "no user started"
+        elif run.get("skipped_tasks"):
+            skipped = ", ".join(f"{n}: {c}" for n, c in sorted(run["skipped_tasks"].items()))
+            why = f"every task was skipped, waiting for a value no response saved ({skipped})"
+        elif run.get("dropped_iterations"):
+            why = f"every arrival was dropped ({run['dropped_iterations']} dropped iterations)"
+        elif run.get("exceptions"):
+            why = f"user code raised: {run['exceptions'][0].get('msg', '?')}"
+        else:
+            why = "the users sent no request (a locustfile whose tasks make none?)"
+        if run.get("warmup_s"):
+            why += f"; requests during the {run['warmup_s']:g} s warm-up are not counted"
+        return f"no request was measured: {why}"
+
+    @property
     def verdict(self) -> str:
+        if self.no_work is not None:
+            return NO_REQUESTS
         if self.abort is not None:
             return ABORTED
         if self.failed_thresholds:
@@ -167,10 +172,6 @@ class LoadResult:
         if self.regressions:
             return REGRESSION
         return PASSED
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
 
     @property
     def passed(self) -> bool:
@@ -192,6 +193,8 @@ class LoadResult:
             f"thresholds passed, {self.regressions} regressions, "
             f"{self.stats.total.requests} requests in {self.stats.duration_s:.1f} s)"
         ]
+        if self.no_work is not None:
+            lines.append(self.no_work)
         if self.abort is not None:
             lines.append(
                 f"aborted at {self.abort.at_s:.1f} s: {self.abort.threshold} "

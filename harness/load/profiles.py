@@ -28,10 +28,10 @@ from pydantic import (
     model_validator,
 )
 
-from harness.errors import SpecError
 from harness.load import templates
 from harness.load.compare import CompareSettings, parse_limit
 from harness.load.durations import Duration
+from harness.load.errors import LoadProfileError
 from harness.load.thresholds import Threshold, parse_condition, parse_key, parse_threshold
 from harness.yamlsource import Problem, load_model
 
@@ -46,10 +46,6 @@ TOKEN_REQUEST = "auth: token"
 _profile_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "profile_dir", default=None
 )
-
-
-class LoadProfileError(SpecError):
-    """A load profile is invalid: nothing was started."""
 
 
 class _Strict(BaseModel):
@@ -183,12 +179,41 @@ class Compare(_Strict):
     noise_floor_rps: float = Field(default=1.0, ge=0)
     endpoints: bool = Field(default=True, description="judge every endpoint, not only the total")
     min_requests: int = Field(default=20, ge=0)
+    baseline: str | None = Field(
+        default=None,
+        description="a stored report.json (relative to the profile) to compare with when the "
+        "command line names none (--baseline, --load-baseline)",
+    )
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_exists(cls, value: str | None) -> str | None:
+        return _existing_file(value)
 
     def settings(self) -> CompareSettings:
         limits = {m: parse_limit(m, t) for m, t in self.max_regression.items()}
         return CompareSettings(
             limits, self.noise_floor_ms, self.noise_floor_rps, self.endpoints, self.min_requests
         )
+
+
+class Expect(_Strict):
+    """How the run must end, for a profile that checks a gate itself (the suites of
+    ``pytest --load``): a threshold meant to fail, an abort, a regression. ``pytest --load``
+    asserts it; ``harness load`` reports the run as it is (its exit code follows the
+    verdict: 0 passed, 98 regression, 99 thresholds failed or aborted)."""
+
+    verdict: Literal["passed", "thresholds failed", "aborted", "regression"] = Field(
+        default="passed", description="the run's verdict"
+    )
+    failed: list[str] = Field(
+        default_factory=list,
+        description="ids of the thresholds that must fail (http_reqs: count<1); the others must "
+        "pass",
+    )
+    aborted_by: str | None = Field(
+        default=None, description="the abort_on_fail threshold that must stop the run early"
+    )
 
 
 class LoadProfile(_Strict):
@@ -223,19 +248,16 @@ class LoadProfile(_Strict):
     locustfile: str | None = Field(default=None, description="the user's own, instead of tasks")
     thresholds: dict[str, list[ThresholdEntry]] = Field(default_factory=dict)
     compare: Compare | None = None
+    expect: Expect | None = Field(
+        default=None, description="how the run must end (profiles that test a gate itself)"
+    )
 
     _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("locustfile")
     @classmethod
     def _locustfile_exists(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        base = _profile_dir.get()
-        path = Path(value) if base is None else base / value
-        if base is not None and not path.is_file():
-            raise ValueError(f"no such file: {path}")
-        return str(path.resolve()) if base is not None else value
+        return _existing_file(value)
 
     @property
     def path(self) -> Path | None:
@@ -274,6 +296,18 @@ class LoadProfile(_Strict):
     def compare_settings(self) -> CompareSettings:
         return self.compare.settings() if self.compare is not None else CompareSettings()
 
+    @property
+    def stored_baseline(self) -> Path | None:
+        """The baseline the profile names (``compare.baseline``), if any."""
+        if self.compare is None or self.compare.baseline is None:
+            return None
+        return Path(self.compare.baseline)
+
+    @property
+    def expected(self) -> Expect:
+        """How the run must end: as ``expect`` says, else passed."""
+        return self.expect if self.expect is not None else Expect()
+
     def variables_known(self) -> set[str]:
         saved = {name for task in self.tasks for name in task.request.save}
         return {*templates.BUILTINS, *self.vars, *saved}
@@ -287,6 +321,7 @@ class LoadProfile(_Strict):
         yield from self._template_problems()
         yield from self._threshold_problems()
         yield from self._compare_problems()
+        yield from self._expect_problems()
 
     def _target_problems(self) -> Iterable[Problem]:
         if (self.target is None) == (self.base_url is None):
@@ -303,6 +338,9 @@ class LoadProfile(_Strict):
                 )
             elif open_stages[index] != open_stages[0]:
                 yield Problem(("stages", index), "all stages must use users, or all must use rate")
+        if all(not (stage.users or stage.rate) for stage in self.stages):
+            # Zero work is not a pass: a run that sends nothing must not get to say "passed".
+            yield Problem(("stages",), "no stage applies any load (every users/rate is 0)")
         if self.warmup >= self.duration:
             yield Problem(("warmup",), "the warm-up must end before the last stage does")
         if self.open_model:
@@ -392,6 +430,51 @@ class LoadProfile(_Strict):
                 parse_limit(metric, text)
             except ValueError as exc:
                 yield Problem(("compare", "max_regression", metric), str(exc))
+
+    def _expect_problems(self) -> Iterable[Problem]:
+        if self.expect is None:
+            return
+        expect = self.expect
+        thresholds = {t.id: t for t in self._safe_thresholds()}
+        for index, name in enumerate(expect.failed):
+            if name not in thresholds:
+                yield Problem(
+                    ("expect", "failed", index),
+                    f"no threshold '{name}' (thresholds: {', '.join(thresholds) or 'none'})",
+                )
+        if expect.aborted_by is not None:
+            aborting = thresholds.get(expect.aborted_by)
+            if aborting is None or not aborting.abort_on_fail:
+                yield Problem(
+                    ("expect", "aborted_by"),
+                    f"'{expect.aborted_by}' is not a threshold with abort_on_fail",
+                )
+            elif expect.aborted_by not in expect.failed:
+                yield Problem(("expect", "failed"), "the threshold in aborted_by must be listed")
+        failing = expect.verdict in ("thresholds failed", "aborted")
+        if failing != bool(expect.failed):
+            yield Problem(
+                ("expect", "verdict"),
+                f"'{expect.verdict}' and thresholds expected to fail "
+                f"({len(expect.failed)}) contradict each other",
+            )
+        if (expect.verdict == "aborted") != (expect.aborted_by is not None):
+            yield Problem(("expect", "verdict"), "'aborted' and aborted_by go together")
+        if expect.verdict == "regression" and self.stored_baseline is None:
+            yield Problem(
+                ("expect", "verdict"), "a regression needs a baseline: give compare.baseline"
+            )
+
+
+def _existing_file(value: str | None) -> str | None:
+    """A path relative to the profile being validated, resolved (and checked to exist)."""
+    if value is None:
+        return None
+    base = _profile_dir.get()
+    path = Path(value) if base is None else base / value
+    if base is not None and not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    return str(path.resolve()) if base is not None else value
 
 
 def _names(known: set[str]) -> str:

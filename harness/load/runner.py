@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
+from harness.load.errors import LoadRunError
 from harness.load.plan import PLAN_ENV, RESULT_FILE, SERIES_FILE, STATUS_FILE, Plan
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -36,10 +36,6 @@ _GRACE = 60.0
 _STOP_TIMEOUT = 15.0
 
 StatusCallback = Callable[[dict[str, Any]], None]
-
-
-class LoadRunError(HarnessError):
-    """Locust could not run the profile (crashed, timed out, wrote no results)."""
 
 
 @dataclass(frozen=True)

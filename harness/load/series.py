@@ -85,6 +85,8 @@ class SeriesRecorder:
                 slot.histogram[key] = slot.histogram.get(key, 0) + 1
 
     def sample_users(self, when: float, users: int) -> None:
+        """The user count at ``when`` (one sample per second is kept; seconds without one
+        carry the previous count in :func:`intervals`)."""
         self.users[int(when)] = users
 
     def drain(self) -> dict[str, Any]:
@@ -199,12 +201,22 @@ def intervals(
     span = max(1, last - first + 1)
     step = max(1, -(-span // max_points))
     points = []
+    # The user count is a step function sampled about once a second; a second without a
+    # sample (the sampler was starved on a busy machine) keeps the last count seen, it does
+    # not drop to 0 (which read as the pool being torn down).
+    known = 0
+    for second in sorted(users):
+        if second >= first:
+            break
+        known = users[second]
     for begin in range(first, last + 1, step):
         bucket = SecondBucket()
         for second in range(begin, begin + step):
             if second in seconds:
                 bucket.add(seconds[second])
         sampled = [users[s] for s in range(begin, begin + step) if s in users]
+        if sampled:
+            known = sampled[-1]
         timed = sum(bucket.histogram.values())
         # The first and last buckets are partly outside the run: rates use the part inside.
         covered = min(begin + step, max(stop, begin + 1e-3)) - max(begin, start)
@@ -212,7 +224,7 @@ def intervals(
         points.append(
             Point(
                 t_s=round(max(begin, start) + covered / 2 - start, 3),
-                users=max(sampled) if sampled else 0,
+                users=max(sampled) if sampled else known,
                 rps=bucket.requests / covered,
                 failures_per_s=bucket.failures / covered,
                 p50_ms=histogram.percentile(bucket.histogram, 0.50) if timed else None,

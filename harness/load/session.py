@@ -17,16 +17,16 @@ from pathlib import Path
 
 from harness.config import HarnessConfig, load_config
 from harness.errors import HarnessError, SpecError, SpecIssue
-from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
-from harness.fleet.manifest import load_manifest
-from harness.load.machine import git_facts, machine_facts
+from harness.load.errors import LoadProfileError
+from harness.load.hostfacts import git_facts, machine_facts
 from harness.load.outcome import Baseline, LoadResult, build_result, load_baseline
 from harness.load.plan import compile_plan
-from harness.load.profiles import LoadProfile, LoadProfileError, load_profile
-from harness.load.reporting import write_error_report, write_reports
+from harness.load.profiles import LoadProfile, load_profile
+from harness.load.reports import write_error_report, write_reports
 from harness.load.runner import StatusCallback, run_locust
 from harness.load.setup_steps import run_setup
+from harness.project import Project
 
 DEFAULT_SUBDIR = "load"
 
@@ -36,9 +36,9 @@ def default_report_dir(profile: LoadProfile, config: HarnessConfig | None) -> Pa
     return base / DEFAULT_SUBDIR / profile.name
 
 
-def _check_target(profile: LoadProfile, config: HarnessConfig) -> None:
+def check_target(profile: LoadProfile, project: Project) -> None:
     """A profile targeting an unknown service fails before the fleet is started."""
-    manifest = load_manifest(config.manifest)
+    manifest, config = project.manifest, project.config
     if profile.target is not None and profile.target not in manifest.services:
         known = ", ".join(sorted(manifest.services))
         raise LoadProfileError(
@@ -59,6 +59,7 @@ def target_url(
     *,
     fleet: Fleet | None = None,
     config: HarnessConfig | None = None,
+    project: Project | None = None,
     base_url: str | None = None,
 ) -> Iterator[str]:
     """The URL load goes to; starts (and afterwards stops) a fleet when none is given."""
@@ -72,9 +73,9 @@ def target_url(
     if fleet is not None:
         yield fleet.url(profile.target)
         return
-    resolved = config or load_config()
-    _check_target(profile, resolved)
-    with launch_from_config(resolved) as started:
+    found = project or Project.load(config or load_config())
+    check_target(profile, found)
+    with found.launch() as started:
         yield started.url(profile.target)
 
 
@@ -83,6 +84,7 @@ def run_profile(
     *,
     fleet: Fleet | None = None,
     config: HarnessConfig | None = None,
+    project: Project | None = None,
     report_dir: Path | None = None,
     baseline: Path | Baseline | None = None,
     base_url: str | None = None,
@@ -102,14 +104,19 @@ def run_profile(
     chaos game-day reads it); setting ``stop`` ends the load early, as a result.
     """
     spec = profile if isinstance(profile, LoadProfile) else load_profile(profile)
+    if baseline is None:
+        baseline = spec.stored_baseline  # compare.baseline, when the caller names none
     before = load_baseline(baseline) if isinstance(baseline, Path) else baseline
+    config = config or (project.config if project is not None else None)
     out = (report_dir or default_report_dir(spec, config)).resolve()
     raw = out / "raw"
     facts = machine_facts()
     git = git_facts(spec.path.parent if spec.path else Path.cwd())
     run_id = uuid.uuid4().hex[:8]
     try:
-        with target_url(spec, fleet=fleet, config=config, base_url=base_url) as url:
+        with target_url(
+            spec, fleet=fleet, config=config, project=project, base_url=base_url
+        ) as url:
             facts["target_url"] = url
             plan = compile_plan(
                 spec, url, raw, run_id=run_id, workers=workers, live_series=live_series

@@ -14,16 +14,12 @@ from typing import Any
 
 import httpx
 
-from harness.errors import HarnessError
 from harness.load import templates
+from harness.load.errors import SetupStepError
 from harness.load.profiles import LoadProfile, Request
 
 _TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 _RETRY_BUDGET_S = 15.0
-
-
-class SetupStepError(HarnessError):
-    """A setup request failed; nothing was loaded."""
 
 
 def _request(

@@ -1,12 +1,13 @@
 """pytest's side of chaos game-days: ``--chaos`` collects scenario files, one item per check.
 
-``pytest --chaos`` adds the scenario directory (ini ``harness_chaos_scenarios``, default
+``pytest --chaos`` adds the scenario directory (the configuration's ``chaos.scenarios``: ini
+``harness_chaos_scenarios`` or ``[tool.harness.chaos] scenarios``, default
 ``scenarios/chaos``) to what is collected; each scenario becomes a collector whose items
 are its steady-state checks per phase (``payments-slow.yaml::during: orders ready``) and
 the rollback proof. The game-day runs once, when its first item runs, on the session's
 ``fleet`` (the rollbacks prove it is left as it was found), and every item reports its own
 check. A bad scenario is a collection error showing ``file:line: field: why``. Without
-``--chaos`` nothing here collects or runs anything.
+``--chaos`` the plugin does not register this module at all.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from harness.chaos.outcome import GameDayResult
 from harness.chaos.scenario import ALL_PHASES, Scenario, load_scenario
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecError
+from harness.pytest import harness_config as resolve_config
 
-SCENARIOS_INI = "harness_chaos_scenarios"
-DEFAULT_SCENARIOS = "scenarios/chaos"
 _SUFFIXES = (".yaml", ".yml")
 ROLLBACK_ITEM = "rollback: fleet restored"
 BURST_CHECK = "never a 5xx, throttled with Retry-After"
@@ -31,13 +31,9 @@ RunGameDay = Callable[[Path], GameDayResult]
 _runs_key = pytest.StashKey[dict[Path, GameDayResult | BaseException]]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(SCENARIOS_INI, "directory of chaos scenarios collected by --chaos", default=None)
-
-
 def _scenario_dir(config: pytest.Config) -> Path:
-    configured = config.getini(SCENARIOS_INI) or DEFAULT_SCENARIOS
-    return (config.rootpath / str(configured)).resolve()
+    """The configuration's ``chaos.scenarios`` (ini ``harness_chaos_scenarios`` is a source)."""
+    return resolve_config(config).chaos.scenarios.resolve()
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -47,7 +43,10 @@ def _enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
         return
-    directory = _scenario_dir(config)
+    try:
+        directory = _scenario_dir(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--chaos: {exc}") from None
     given = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     if directory.is_dir() and not any(p == directory or directory in p.parents for p in given):
         config.args.append(str(directory))

@@ -1,7 +1,7 @@
 """``pytest --contracts``: consumer pacts, provider verification items and the OpenAPI checks.
 
-Loaded by ``harness.pytest_plugin`` (``pytest_plugins``). Without ``--contracts`` every test
-marked ``contracts`` (the consumer tests) is deselected and nothing else happens. With it:
+Registered by ``harness.pytest_plugin`` only with ``--contracts`` (without it, the plugin
+deselects every test marked ``contracts``, the consumer tests, and imports nothing here):
 
 - consumer tests run and get ``consumer_pact(consumer, provider)``, a fresh pact each; the
   pacts of passing tests are written to the pacts directory before any verification runs;
@@ -9,7 +9,7 @@ marked ``contracts`` (the consumer tests) is deselected and nothing else happens
   at all), one per interaction (``gateway->orders: a request for an order``: the verifier's
   mismatches as type, path, expected, actual) and one for its drift from the provider's
   OpenAPI; per service with an OpenAPI, one breaking-change item against its baseline
-  (``--update-baseline`` rewrites the baselines); one coverage item for the manifest;
+  (``--contracts-update-baseline`` rewrites the baselines); one coverage item for the manifest;
 - the providers start once, through the fleet lifecycle, on the first item that needs
   them, and stop at the end of the session; every verification is recorded in the matrix
   (git notes: the run leaves the work tree as it found it).
@@ -29,18 +29,20 @@ import pytest
 from pact import Pact
 
 from harness.config import HarnessConfig
-from harness.contracts.broker import broker_from_env, publish
 from harness.contracts.consumer import PactBook
 from harness.contracts.errors import ContractError
 from harness.contracts.pactfile import InteractionKind, PactFile
-from harness.contracts.run import ContractPlan, ContractSession, make_plan
-from harness.contracts.settings import load_settings
-from harness.contracts.versions import current_branch, current_version
+from harness.contracts.session import (
+    ContractPlan,
+    ContractSession,
+    load_plan,
+    make_plan,
+    open_session,
+    publish_pacts,
+)
 from harness.errors import HarnessError
-from harness.fleet.launch import launch_from_config
-from harness.fleet.manifest import load_manifest
 from harness.fleet.signals import sigterm_raises
-from harness.pytest import deselect, harness_config
+from harness.pytest import deselect, harness_project
 
 MARK = "contracts"
 
@@ -65,23 +67,10 @@ class _State:
 _key = pytest.StashKey[_State]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness")
-    group.addoption(
-        "--update-baseline",
-        action="store_true",
-        default=False,
-        help="with --contracts: rewrite contracts/openapi/<service>.json from the running services",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"{MARK}: a consumer contract test (runs only with --contracts)"
-    )
     state = _State(
         enabled=bool(config.getoption("contracts", False)),
-        update_baseline=bool(config.getoption("update_baseline", False)),
+        update_baseline=bool(config.getoption("contracts_update_baseline", False)),
     )
     config.stash[_key] = state
     # Hooks that get no `config` (test reports) reach this run's state through the object.
@@ -101,9 +90,9 @@ def _state(config: pytest.Config) -> _State:
 # --- consumer tests -----------------------------------------------------------------------
 
 
-@pytest.fixture
 def consumer_pact(request: pytest.FixtureRequest) -> Callable[[str, str], Pact]:
-    """``consumer_pact("gateway", "orders")``: a fresh V4 pact, kept if the test passes."""
+    """``consumer_pact("gateway", "orders")``: a fresh V4 pact, kept if the test passes (the
+    plugin's fixture of that name returns this)."""
     state = _state(request.config)
     if state.book is None:
         pytest.fail("consumer_pact needs --contracts", pytrace=False)
@@ -155,13 +144,12 @@ def pytest_collection_modifyitems(
         deselect(config, items, lambda item: item.get_closest_marker(MARK) is not None)
         return
     try:
-        hc = harness_config(config)
-        settings = load_settings(hc.root)
-        plan = make_plan(settings, load_manifest(hc.manifest))
+        project = harness_project(config)
+        plan = load_plan(project)
     except HarnessError as exc:
         raise pytest.UsageError(f"--contracts: {exc}") from None
     state.plan = plan
-    state.book = PactBook(settings.pacts)
+    state.book = PactBook(plan.settings.pacts)
     args = [str(a) for a in config.args]
     state.narrowed = bool(
         config.getoption("keyword", "")
@@ -169,7 +157,7 @@ def pytest_collection_modifyitems(
         or any("::" in a for a in args)
         or config.getoption("lf", False)
     )
-    generated = _contract_items(session, plan, hc)
+    generated = _contract_items(session, plan, project.config)
     # Reported like collected files, so the "collected N items" line counts them too.
     by_file: dict[str, list[pytest.Item]] = {}
     for item in generated:
@@ -240,22 +228,14 @@ def _session(config: pytest.Config) -> ContractSession:
     assert state.plan is not None
     if not state.flushed:
         state.flushed = True
-        _flush_consumer_pacts(state)
+        _flush_consumer_pacts(config, state)
     if state.session is None:
-        hc = harness_config(config)
-        root = hc.root
         state.exits.enter_context(sigterm_raises())
-        state.session = ContractSession(
-            state.plan,
-            lambda services, proxied: launch_from_config(hc, services=services, proxied=proxied),
-            version=current_version(root),
-            branch=current_branch(root),
-            broker=broker_from_env(),
-        )
+        state.session = open_session(harness_project(config), state.plan)
     return state.session
 
 
-def _flush_consumer_pacts(state: _State) -> None:
+def _flush_consumer_pacts(config: pytest.Config, state: _State) -> None:
     """Write what the consumer tests defined, before anything verifies the pact files."""
     assert state.book is not None
     assert state.plan is not None
@@ -267,14 +247,14 @@ def _flush_consumer_pacts(state: _State) -> None:
         ]
         # Verification reads the files as they are now.
         state.plan = make_plan(state.plan.settings, state.plan.manifest)
-    broker = broker_from_env()
-    if broker is not None and written:
-        root = state.plan.settings.root
-        version, branch = current_version(root), current_branch(root)
+    if written:
         try:
-            state.notes.append(publish(broker, state.plan.settings.pacts, version, branch))
+            published = publish_pacts(harness_project(config), state.plan)
         except ContractError as exc:
             state.notes.append(f"publishing the pacts failed: {exc}")
+        else:
+            if published is not None:
+                state.notes.append(published)
 
 
 def _current_pact(config: pytest.Config, pact: PactFile) -> PactFile | None:
@@ -386,7 +366,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.book is not None and not state.flushed:
         state.flushed = True
         if state.plan is not None:
-            _flush_consumer_pacts(state)
+            _flush_consumer_pacts(session.config, state)
     try:
         if state.session is not None:
             state.session.close()

@@ -1,8 +1,8 @@
 """``pytest --fuzz``: one item per service operation, and the fleet for state machines.
 
-Loaded by ``harness.pytest_plugin`` (``pytest_plugins``). Without ``--fuzz`` nothing is
-collected or started, and tests that use the ``fuzzer`` fixture (or carry the ``fuzz``
-mark) are deselected. With it:
+Registered by ``harness.pytest_plugin`` only with ``--fuzz`` (without it, the plugin
+deselects tests that use the ``fuzzer`` fixture or carry the ``fuzz`` mark, and imports
+nothing here). With it:
 
 - the fleet starts once (fuzz.yaml's environment overrides applied) when collection ends,
   its services' OpenAPI documents are read, and one item per target is added:
@@ -29,19 +29,19 @@ from harness.errors import HarnessError
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.signals import sigterm_raises
 from harness.fuzz.findings import FuzzRun, TargetResult, describe_result
-from harness.fuzz.machine import (
+from harness.fuzz.reports import write_reports
+from harness.fuzz.seeds import Seed, seed_from_config
+from harness.fuzz.session import FuzzSession, launch_for_fuzzing, prepare
+from harness.fuzz.settings import FuzzSettings
+from harness.fuzz.state_machine import (
     FleetBinding,
     FleetStateMachine,
     MachineFailed,
     MachineReport,
     run_machine,
 )
-from harness.fuzz.reports import write_reports
-from harness.fuzz.runner import FuzzSession, launch_for_fuzzing, prepare
-from harness.fuzz.seeds import Seed, resolve_seed
-from harness.fuzz.settings import FuzzSettings
 from harness.fuzz.targets import FuzzTarget
-from harness.pytest import deselect, harness_config
+from harness.pytest import deselect, harness_config, harness_project
 
 MARK = "fuzz"
 FIXTURES = ("fuzzer", "fuzz_fleet")
@@ -61,6 +61,7 @@ class _State:
     session: FuzzSession | None = None
     machines: list[MachineReport] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
+    nothing_checked: str | None = None
     exits: ExitStack = field(default_factory=ExitStack)
 
     def close(self) -> None:
@@ -75,52 +76,7 @@ class _State:
 _key = pytest.StashKey[_State]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness")
-    group.addoption(
-        "--fuzz-seed",
-        type=int,
-        default=None,
-        metavar="N",
-        help="with --fuzz: the seed (default: fresh each run, the configured one in CI)",
-    )
-    group.addoption(
-        "--fuzz-max-examples",
-        type=int,
-        default=None,
-        metavar="N",
-        help="with --fuzz: examples per operation (default: fuzz.yaml, 100)",
-    )
-    group.addoption(
-        "--fuzz-service",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="with --fuzz: fuzz only this service (repeatable)",
-    )
-    group.addoption(
-        "--fuzz-target",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="with --fuzz: only this target, e.g. 'inventory GET /stock/{sku}' (repeatable)",
-    )
-    group.addoption(
-        "--fuzz-baseline",
-        default=None,
-        metavar="PATH",
-        help="with --fuzz: known failures (default: fuzz.yaml's, scenarios/fuzz/baseline.json)",
-    )
-    group.addoption(
-        "--fuzz-settings",
-        default=None,
-        metavar="PATH",
-        help="with --fuzz: the fuzz settings file (default: scenarios/fuzz/fuzz.yaml)",
-    )
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{MARK}: a fuzzing test (runs only with --fuzz)")
     state = _State(enabled=bool(config.getoption("fuzz", False)))
     config.stash[_key] = state
     if state.enabled:
@@ -128,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
             state.harness = harness_config(config)
         except HarnessError as exc:
             raise pytest.UsageError(f"--fuzz: {exc}") from None
-        state.seed = resolve_seed(config.getoption("fuzz_seed"), configured=state.harness.seed)
+        state.seed = seed_from_config(state.harness.fuzz, config.getoption("fuzz_seed"))
 
 
 def _state(config: pytest.Config) -> _State:
@@ -186,21 +142,23 @@ def _open(config: pytest.Config, state: _State) -> FuzzSession:
         return state.session
     assert state.harness is not None
     assert state.seed is not None
-    hc = state.harness
+    project = harness_project(config)
     given = config.getoption("fuzz_settings")
     known = config.getoption("fuzz_baseline")
-    settings, baseline = prepare(
-        hc,
-        settings_file=Path(given).resolve() if given else None,
-        baseline=Path(known).resolve() if known else None,
-    )
-    state.settings = settings
     only = config.getoption("fuzz_service") or []
     targets = config.getoption("fuzz_target") or []
+    services = sorted({*only, *(t.split(" ", 1)[0] for t in targets)}) or None
+    settings, baseline = prepare(
+        project,
+        settings_file=Path(given).resolve() if given else None,
+        baseline=Path(known).resolve() if known else None,
+        services=services or (),
+        operations=[op for t in targets for op in t.split(" ", 1)[1:] if op != "stateful"],
+    )
+    state.settings = settings
     # SIGTERM becomes a KeyboardInterrupt, so the session ends and the fleet is torn down.
     state.exits.enter_context(sigterm_raises())
-    services = sorted({*only, *(t.split(" ", 1)[0] for t in targets)}) or None
-    state.fleet = launch_for_fuzzing(hc, settings, services)
+    state.fleet = launch_for_fuzzing(project, settings, services)
     fuzz_session = FuzzSession(
         state.fleet,
         settings,
@@ -326,9 +284,9 @@ class Fuzzer:
         return report
 
 
-@pytest.fixture
-def fuzzer(request: pytest.FixtureRequest) -> Fuzzer:
-    """The session's fuzz fleet and seed; ``fuzzer.run_machine(Model)`` runs a model."""
+def make_fuzzer(request: pytest.FixtureRequest) -> Fuzzer:
+    """The session's fuzz fleet and seed; ``fuzzer.run_machine(Model)`` runs a model (the
+    plugin's ``fuzzer`` fixture returns this)."""
     state = _state(request.config)
     if not state.enabled:
         pytest.skip("needs --fuzz")
@@ -338,12 +296,6 @@ def fuzzer(request: pytest.FixtureRequest) -> Fuzzer:
         except HarnessError as exc:
             pytest.fail(f"--fuzz: {exc}", pytrace=False)
     return Fuzzer(state, request)
-
-
-@pytest.fixture
-def fuzz_fleet(fuzzer: Fuzzer) -> Fleet:
-    """The fleet the fuzz session runs (fuzz.yaml's environment overrides applied)."""
-    return fuzzer.fleet
 
 
 # --- the end of the session ---------------------------------------------------------------
@@ -358,6 +310,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if run is not None and state.harness is not None:
             files = write_reports(run, state.harness.report_dir / "fuzz")
             state.reports = [files.json, files.junit, files.markdown]
+        if run is not None and run.results and run.nothing_checked is not None:
+            # Every target skipped: the items say "skipped", the session must not pass.
+            state.nothing_checked = f"{run.nothing_checked}: zero work is not a pass"
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     finally:
         state.close()
 
@@ -391,3 +347,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         )
     for path in state.reports:
         terminalreporter.write_line(f"report: {path}")
+    if state.nothing_checked is not None:
+        terminalreporter.write_line(state.nothing_checked, red=True)

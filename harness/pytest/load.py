@@ -1,11 +1,14 @@
 """pytest's side of load runs: ``--load`` collects profiles, ``run_load_profile`` runs one.
 
-``pytest --load`` adds the profile directory (ini ``harness_load_profiles``, default
-``scenarios/load``) to what is collected; each YAML profile there becomes a collector whose
-items are its thresholds (``checkout-short.yaml::http_req_duration: p(95)<800``). The
-profile runs once, when its first item runs, and every item reports its own threshold's
-verdict. ``--load-baseline report.json`` adds one item per profile for the comparison.
-Without ``--load`` nothing here collects or runs anything.
+``pytest --load`` adds the profile directory (the configuration's ``load.profiles``: ini
+``harness_load_profiles`` or ``[tool.harness.load] profiles``, default ``scenarios/load``)
+to what is collected; each YAML profile there becomes a collector whose items are the
+checks of :mod:`harness.load.expectations`: one per threshold
+(``checkout-short.yaml::http_req_duration: p(95)<800``), the baseline comparison (with
+``--load-baseline report.json`` or the profile's ``compare.baseline``), and what its
+``expect`` says (an abort, the verdict). The profile runs once, when its first item runs,
+and every item reports its own verdict. The plugin registers this module only with
+``--load``; ``run_load_profile`` works in any run.
 
 Profiles that target a fleet service use the session's ``fleet`` fixture (started once for
 the session); profiles with a ``base_url`` start nothing. A bad profile is a collection
@@ -22,32 +25,22 @@ import pytest
 
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecError
-from harness.load.outcome import BaselineError, LoadResult, load_baseline
+from harness.load.errors import LoadBaselineError
+from harness.load.expectations import Check, checks
+from harness.load.outcome import LoadResult, load_baseline
 from harness.load.profiles import LoadProfile, load_profile
 from harness.load.session import run_profile
+from harness.pytest import harness_config as resolve_config
 
-PROFILES_INI = "harness_load_profiles"
-DEFAULT_PROFILES = "scenarios/load"
 _SUFFIXES = (".yaml", ".yml")
 
 RunLoadProfile = Callable[..., LoadResult]
 _runs_key = pytest.StashKey[dict[Path, LoadResult | BaseException]]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness")
-    group.addoption(
-        "--load-baseline",
-        metavar="REPORT",
-        default=None,
-        help="with --load: compare each profile's run with this report.json (e.g. main's)",
-    )
-    parser.addini(PROFILES_INI, "directory of load profiles collected by --load", default=None)
-
-
 def _profile_dir(config: pytest.Config) -> Path:
-    configured = config.getini(PROFILES_INI) or DEFAULT_PROFILES
-    return (config.rootpath / str(configured)).resolve()
+    """The configuration's ``load.profiles`` (ini ``harness_load_profiles`` among its sources)."""
+    return resolve_config(config).load.profiles
 
 
 def _load_enabled(config: pytest.Config) -> bool:
@@ -57,7 +50,10 @@ def _load_enabled(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if not _load_enabled(config):
         return
-    directory = _profile_dir(config)
+    try:
+        directory = _profile_dir(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--load: {exc}") from None
     given = [Path(arg.split("::")[0]).resolve() for arg in config.args]
     if directory.is_dir() and not any(p == directory or directory in p.parents for p in given):
         config.args.append(str(directory))
@@ -81,43 +77,24 @@ class ProfileFile(pytest.File):
             profile = load_profile(self.path)
         except SpecError as exc:
             raise self.CollectError(f"invalid load profile:\n{exc}") from None
-        for threshold in profile.parsed_thresholds():
-            check = _threshold_check(self.path, threshold.id)
-            item = pytest.Function.from_parent(self, name=threshold.id, callobj=check)
+        baseline_given = bool(self.config.getoption("load_baseline"))
+        for check in checks(profile, baseline_given=baseline_given):
+            item = pytest.Function.from_parent(
+                self, name=check.name, callobj=_run_check(self.path, check)
+            )
             item.add_marker(pytest.mark.slow)
             yield item
-        if self.config.getoption("load_baseline"):
-            compare = pytest.Function.from_parent(
-                self, name="no regression against the baseline", callobj=_baseline_check(self.path)
-            )
-            compare.add_marker(pytest.mark.slow)
-            yield compare
 
 
-def _threshold_check(path: Path, threshold_id: str) -> Callable[..., None]:
-    def check(_harness_load_run: RunLoadProfile) -> None:
+def _run_check(path: Path, check: Check) -> Callable[..., None]:
+    def run(_harness_load_run: RunLoadProfile) -> None:
         result = _harness_load_run(path)
-        verdict = result.threshold(threshold_id)
-        if not verdict.passed:
-            aborted = ""
-            if result.abort is not None and result.abort.threshold == threshold_id:
-                aborted = f" (aborted the run after {result.abort.at_s:.1f} s)"
+        problem = check.problem(result)
+        if problem is not None:
             report = result.artifacts.get("markdown", "")
-            pytest.fail(
-                f"{result.profile.name}: {verdict.describe()}{aborted}\nreport: {report}",
-                pytrace=False,
-            )
+            pytest.fail(f"{problem}\nreport: {report}", pytrace=False)
 
-    return check
-
-
-def _baseline_check(path: Path) -> Callable[..., None]:
-    def check(_harness_load_run: RunLoadProfile) -> None:
-        result = _harness_load_run(path)
-        if result.regressions:
-            pytest.fail(result.summary(), pytrace=False)
-
-    return check
+    return run
 
 
 def _run_with_fleet(
@@ -153,7 +130,7 @@ def _harness_load_run(
                 runs[path] = _run_with_fleet(
                     request, harness_config, profile, out, baseline=baseline
                 )
-            except (HarnessError, BaselineError) as exc:
+            except (HarnessError, LoadBaselineError) as exc:
                 runs[path] = exc
         outcome = runs[path]
         if isinstance(outcome, BaseException):
@@ -163,14 +140,14 @@ def _harness_load_run(
     return run
 
 
-@pytest.fixture
-def run_load_profile(
+def load_profile_runner(
     request: pytest.FixtureRequest, harness_config: HarnessConfig
 ) -> RunLoadProfile:
     """``run_load_profile("scenarios/load/x.yaml", baseline=None, base_url=None, workers=None)``.
 
-    Runs the profile now (against the session's fleet when it targets a service) and
-    returns the :class:`~harness.load.outcome.LoadResult`; reports go to
+    The plugin's ``run_load_profile`` fixture returns this. Runs the profile now (against
+    the session's fleet when it targets a service) and returns the
+    :class:`~harness.load.outcome.LoadResult`; reports go to
     ``<report_dir>/load/<profile>-<test name>``. Assert on it, e.g.
     ``assert result.passed, result.summary()``.
     """

@@ -9,7 +9,9 @@ the tables).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
@@ -26,6 +28,8 @@ from sample_services.common.db import Database
 from sample_services.common.metrics import ServiceMetrics
 from sample_services.common.settings import BrokerSettings, ServiceSettings
 from sample_services.common.tracing import make_tracer
+
+log = logging.getLogger("sample_services.assembly")
 
 StateHandler = Callable[[dict[str, Any]], None]
 RouterFactory = Callable[[Database], APIRouter]
@@ -75,7 +79,10 @@ def create_database_app(
         readiness={"database": db.ping},
         metrics=ServiceMetrics(service),
         tracer=make_tracer(service),
-        lifecycle=Lifecycle(on_start=[db.create_schema], on_stop=[db.dispose]),
+        lifecycle=Lifecycle(
+            on_start=[partial(db.create_schema, wait=settings.database_start_timeout)],
+            on_stop=[db.dispose],
+        ),
     )
     app.state.db = db
     serve_tables(app, settings, db, router=router, states=states)
@@ -94,12 +101,17 @@ def create_broker_loop_app(
 
     Ready when both the database and the broker answer. With `create_schema` the schema
     is made at start, before the loop starts; without it the database is another
-    service's and the loop waits until that service has made it.
+    service's: the start waits (up to DATABASE_START_TIMEOUT) until that service has made
+    it, and past that the loop starts anyway and backs off until the tables are there.
     """
     broker = Streams(settings.broker_url, timeout=settings.broker_timeout)
     metrics = ServiceMetrics(service)
     loop = make_loop(db, broker, settings, metrics)
-    on_start: list[Callable[[], None]] = [db.create_schema] if create_schema else []
+    on_start: list[Callable[[], None]] = []
+    if create_schema:
+        on_start.append(partial(db.create_schema, wait=settings.database_start_timeout))
+    else:
+        on_start.append(partial(_await_schema, service, db, settings.database_start_timeout))
     on_start.append(loop.start)
     app = create_service_app(
         service,
@@ -112,3 +124,10 @@ def create_broker_loop_app(
     )
     app.state.db = db
     return app, loop
+
+
+def _await_schema(service: str, db: Database, wait: float) -> None:
+    if not db.wait_for_schema(wait):
+        log.warning(
+            "%s: the tables it reads are not there after %g s; starting anyway", service, wait
+        )

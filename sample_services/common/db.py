@@ -7,11 +7,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential,
+)
 
 T = TypeVar("T")
+
+# What a database that is not there (yet) raises: refused, closed, starting up, no such db.
+_UNREACHABLE = (OperationalError, InterfaceError)
 
 
 def normalise_url(url: str) -> str:
@@ -75,8 +85,47 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def create_schema(self) -> None:
-        self.base.metadata.create_all(self.engine)
+    def create_schema(self, wait: float = 0.0) -> None:
+        """Create the tables; for up to ``wait`` s, a database not reachable yet is retried.
+
+        A service may be started before its database is up (its server still starting, the
+        database not created yet): an orchestrator starts things in any order, and a
+        service that exits instead would make the fleet's boot as slow as its slowest
+        server. Until the tables exist the service does not serve, so it is not ready.
+        """
+        if wait <= 0:
+            self.base.metadata.create_all(self.engine)
+            return
+        retrying = Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE),
+            # Short waits: a server that is starting is there within a second or so.
+            wait=wait_exponential(multiplier=0.01, max=0.1),
+            stop=stop_after_delay(wait),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.base.metadata.create_all(self.engine)
+
+    def wait_for_schema(self, wait: float) -> bool:
+        """Wait up to ``wait`` s until every table of the schema exists; False if not.
+
+        For a service on tables another service owns and creates (the relay on orders'
+        outbox): started together with the owner, it begins its work once they are
+        there rather than failing and backing off in the meantime.
+        """
+        wanted = set(self.base.metadata.tables)
+
+        def present() -> bool:
+            return wanted <= set(inspect(self.engine).get_table_names())
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_UNREACHABLE) | retry_if_result(lambda ok: not ok),
+            wait=wait_exponential(multiplier=0.01, max=0.1),
+            stop=stop_after_delay(wait),
+            retry_error_callback=lambda _state: False,
+        )
+        return bool(retrying(present))
 
     def truncate(self) -> None:
         """Empty every table (test hook only)."""

@@ -36,6 +36,8 @@ class ServiceSettings(OutboundSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = ""
+    # How long a starting service waits for its database to be reachable (s).
+    database_start_timeout: float = Field(default=30.0, ge=0)
     data_dir: Path = Path(".data")
     log_level: str = "INFO"
     enable_test_hooks: bool = False

@@ -1,4 +1,4 @@
-"""The inventory HTTP API (see ARCHITECTURE.md, "Public HTTP API")."""
+"""The inventory HTTP API (see sample_services/README.md, "Public HTTP API")."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import httpx
 from fastapi import FastAPI
@@ -75,7 +76,10 @@ def create_app(
         metrics=metrics,
         tracer=tracer,
         lifecycle=Lifecycle(
-            on_start=[db.create_schema, worker.start],
+            on_start=[
+                partial(db.create_schema, wait=settings.database_start_timeout),
+                worker.start,
+            ],
             # Run in reverse: the worker stops before the clients and the database go.
             on_stop=[db.dispose, inventory.close, payments.close, worker.stop],
         ),

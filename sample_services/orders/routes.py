@@ -1,4 +1,4 @@
-"""The orders HTTP API (see ARCHITECTURE.md, "Public HTTP API")."""
+"""The orders HTTP API (see sample_services/README.md, "Public HTTP API")."""
 
 from __future__ import annotations
 

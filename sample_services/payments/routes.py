@@ -1,4 +1,4 @@
-"""The payments HTTP API (see ARCHITECTURE.md, "Public HTTP API")."""
+"""The payments HTTP API (see sample_services/README.md, "Public HTTP API")."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, multiple, rule
 
-from harness.fuzz.machine import FleetStateMachine, eventually
+from harness.fuzz.state_machine import FleetStateMachine, eventually
 from harness.pytest.fuzz import Fuzzer
 from tests.fuzz import invariants
 

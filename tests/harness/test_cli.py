@@ -84,6 +84,39 @@ def test_smoke_with_a_bad_manifest_exits_2(tmp_path: Path) -> None:
     assert "services" in result.output
 
 
+def test_smoke_with_an_unknown_edge_exits_2_before_booting(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.yaml", CALLER_CALLEE)
+    before = psutil.Process().children(recursive=True)
+    result = runner.invoke(app, ["fleet", "smoke", "--manifest", str(path), "--edge", "x->y"])
+    assert result.exit_code == 2
+    assert "--edge 'x->y': not an edge of" in result.output
+    assert "(edges: a->b)" in result.output
+    assert "booting" not in result.output
+    assert psutil.Process().children(recursive=True) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fleet", "up", "--provider", "docker"],
+        ["fleet", "smoke", "--samples", "0"],
+        ["fleet", "validate", "missing.yaml"],
+        ["load", "missing.yaml"],
+        ["contracts", "verify", "--manifest", "missing.yaml"],
+        ["can-i-deploy"],
+        ["gameday"],
+    ],
+)
+def test_every_command_refuses_bad_input_with_2(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = psutil.Process().children(recursive=True)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert psutil.Process().children(recursive=True) == before
+
+
 def test_bad_configuration_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_PROVIDER", "cloud")
     result = runner.invoke(app, ["fleet", "up", "--manifest", str(tmp_path / "f.yaml")])
@@ -133,6 +166,15 @@ def test_stopping_fleet_up_leaves_no_process_and_no_directory(
     assert list(temp.iterdir()) == []
 
 
+# Stand-ins under the smoke flow's names, with its default edge (orders->payments), so the
+# flow gets past the checks of its input and fails at a step.
+SMOKE_STANDINS = {
+    "gateway": standin_service("gateway"),
+    "orders": standin_service("orders", calls={"payments": {"env": "PAYMENTS_URL"}}),
+    "payments": standin_service("payments"),
+}
+
+
 @pytest.mark.slow
 def test_smoke_failure_prints_the_step_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -140,7 +182,7 @@ def test_smoke_failure_prints_the_step_and_exits_1(
     # Stand-ins under the gateway's and orders' names: up and ready, but no token issuer.
     manifest = {
         "version": 1,
-        "services": {"gateway": standin_service("gateway"), "orders": standin_service("orders")},
+        "services": SMOKE_STANDINS,
     }
     path = write(tmp_path / "fleet.yaml", manifest)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
@@ -161,7 +203,7 @@ def test_smoke_without_json_tells_a_person_where_it_failed(
 ) -> None:
     manifest = {
         "version": 1,
-        "services": {"gateway": standin_service("gateway"), "orders": standin_service("orders")},
+        "services": SMOKE_STANDINS,
     }
     path = write(tmp_path / "fleet.yaml", manifest)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))

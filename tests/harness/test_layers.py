@@ -72,7 +72,101 @@ def test_imports_are_found_in_every_form(tmp_path: Path) -> None:
 
 def test_the_harness_has_modules_to_check() -> None:
     names = {relative(p) for p in modules()}
-    assert {"fleet/lifecycle.py", "cli.py", "pytest_plugin.py", "infra/base.py"} <= names
+    assert {"fleet/lifecycle.py", "cli/app.py", "pytest_plugin.py", "infra/base.py"} <= names
+
+
+CLI_ADAPTER = ("cli/",)
+ADAPTERS = ("harness.cli", "harness.pytest", "harness.pytest_plugin")
+
+
+# The diagram of ARCHITECTURE.md, top to bottom: every import points to a lower row.
+ROWS = [
+    {"pytest", "cli"},
+    {"contracts", "fuzz", "load", "chaos"},
+    {"project"},
+    {"fleet"},
+    {"faults", "report", "invariants"},
+    {"infra"},
+    {"config", "errors", "extras", "yamlsource", "schemafile", "closing"},
+]
+
+
+# Imports within a row that the diagram draws as an arrow: a game-day runs a load underneath.
+SIDEWAYS = {("chaos", "load")}
+
+
+def unit(top: str) -> str:
+    """The diagram's box a module belongs to (the plugin module and its package are one)."""
+    top = top.removesuffix(".py")
+    return "pytest" if top == "pytest_plugin" else top
+
+
+def row_of(box: str) -> int:
+    return next(i for i, row in enumerate(ROWS) if box in row)
+
+
+def test_every_import_points_down_the_diagram() -> None:
+    leaves = len(ROWS) - 1
+    upward = {}
+    for path in modules():
+        mine = unit(relative(path).split("/", maxsplit=1)[0])
+        if mine == "__init__":
+            continue
+        for name in imports(path):
+            parts = name.split(".")
+            if parts[0] != "harness" or len(parts) < 2 or unit(parts[1]) == mine:
+                continue
+            theirs = row_of(unit(parts[1]))
+            if (mine, unit(parts[1])) in SIDEWAYS:
+                continue
+            if theirs <= row_of(mine) and not (theirs == row_of(mine) == leaves):
+                upward.setdefault(relative(path), []).append(name)
+    assert upward == {}
+
+
+def test_only_the_cli_imports_rich_or_typer() -> None:
+    offenders = importing(("rich", "typer", "click"), modules())
+    assert any(name.startswith(CLI_ADAPTER) for name in offenders)
+    assert {k: v for k, v in offenders.items() if not k.startswith(CLI_ADAPTER)} == {}
+
+
+def test_no_core_module_imports_an_adapter() -> None:
+    core = [
+        p for p in modules() if not relative(p).startswith(("cli/", "pytest/", "pytest_plugin.py"))
+    ]
+    assert importing(ADAPTERS, core) == {}
+
+
+def test_the_adapters_do_not_import_each_other() -> None:
+    assert importing(("harness.pytest", "harness.pytest_plugin"), under("cli")) == {}
+    pytest_side = [HARNESS / "pytest_plugin.py", *under("pytest")]
+    assert importing(("harness.cli",), pytest_side) == {}
+
+
+def test_every_package_declares_its_public_api() -> None:
+    missing = [
+        relative(init)
+        for init in HARNESS.rglob("__init__.py")
+        if not any(
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and any(getattr(t, "id", None) == "__all__" for t in _targets(node))
+            for node in ast.parse(init.read_text()).body
+        )
+    ]
+    assert missing == []
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return list(node.targets) if isinstance(node, ast.Assign) else [node.target]
+
+
+def test_one_errors_module_per_capability_and_no_copy_of_json_type() -> None:
+    for capability in CAPABILITIES:
+        assert (HARNESS / capability / "errors.py").is_file()
+    # Exceptions are defined in errors.py modules (or next to the one thing that raises them).
+    tree = ast.parse((HARNESS / "contracts" / "evolution.py").read_text())
+    names = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert "_json_type" not in names
 
 
 def test_nothing_in_harness_imports_the_sample_fleet() -> None:
@@ -95,14 +189,14 @@ def test_only_the_shipped_locustfile_imports_locust() -> None:
 
 
 def test_infra_imports_nothing_above_it() -> None:
-    above = ("harness.fleet", "harness.faults", "harness.cli", "harness.pytest_plugin")
+    above = ("harness.fleet", "harness.faults", *ADAPTERS)
     above += tuple(f"harness.{c}" for c in CAPABILITIES)
     assert importing(above, under("infra")) == {}
 
 
 @pytest.mark.parametrize("layer", ["fleet", "faults"])
 def test_fleet_and_faults_do_not_import_capabilities_or_adapters(layer: str) -> None:
-    above = (*tuple(f"harness.{c}" for c in CAPABILITIES), "harness.cli", "harness.pytest_plugin")
+    above = (*tuple(f"harness.{c}" for c in CAPABILITIES), *ADAPTERS)
     assert importing(above, under(layer)) == {}
 
 
@@ -114,14 +208,21 @@ def test_faults_do_not_import_the_fleet() -> None:
 def test_leaf_modules_import_no_layer() -> None:
     leaves = [
         HARNESS / name
-        for name in ("config.py", "errors.py", "yamlsource.py", "schemafile.py", "closing.py")
+        for name in (
+            "config.py",
+            "errors.py",
+            "extras.py",
+            "yamlsource.py",
+            "schemafile.py",
+            "closing.py",
+        )
     ]
-    layers = ("infra", "fleet", "faults", "cli", "pytest_plugin", "report", *CAPABILITIES)
+    layers = ("infra", "fleet", "faults", "cli", "pytest", "report", "project", *CAPABILITIES)
     assert importing(tuple(f"harness.{layer}" for layer in layers), leaves) == {}
 
 
 def test_capabilities_do_not_import_the_adapters() -> None:
-    assert importing(("harness.cli", "harness.pytest_plugin"), under(*CAPABILITIES)) == {}
+    assert importing(ADAPTERS, under(*CAPABILITIES)) == {}
 
 
 def test_only_fuzzing_imports_hypothesis_and_schemathesis() -> None:
@@ -145,3 +246,27 @@ def test_the_chaos_core_imports_no_presentation_library() -> None:
 def test_the_chaos_core_does_not_import_locust() -> None:
     # The load runs in its own processes; a game-day only reads its files.
     assert importing(("locust", "gevent"), under("chaos")) == {}
+
+
+def _long_lived_process_starts(path: Path) -> set[str]:
+    """`subprocess.Popen`, `os.fork`, `os.spawn*`, `os.posix_spawn*` used in `path`."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            owner, name = node.value.id, node.attr
+        elif isinstance(node, ast.ImportFrom) and node.module in ("subprocess", "os"):
+            owner, name = node.module, ",".join(alias.name for alias in node.names)
+        else:
+            continue
+        if (owner == "subprocess" and "Popen" in name) or (
+            owner == "os" and name.startswith(("fork", "spawn", "posix_spawn"))
+        ):
+            found.add(f"{owner}.{name}")
+    return found
+
+
+def test_every_child_that_may_outlive_a_call_is_a_managed_process() -> None:
+    # ManagedProcess gives each child its parent-death signal and records it in the run
+    # registry: a child started any other way could outlive a SIGKILLed harness.
+    offenders = {relative(p): hits for p in modules() if (hits := _long_lived_process_starts(p))}
+    assert offenders == {"infra/process.py": {"subprocess.Popen"}}

@@ -84,9 +84,15 @@ def test_options_and_ini_settings_appear_in_help(pytester: pytest.Pytester) -> N
             "*--fuzz*",
             "*--load*",
             "*--chaos*",
+            "*--contracts-update-baseline*",
         ]
     )
-    result.stdout.fnmatch_lines(["*harness_manifest*", "*harness_provider*"])
+    result.stdout.fnmatch_lines(
+        ["*harness_manifest*", "*harness_provider*", "*harness_chaos_scenarios*"]
+    )
+    # Nothing is offered before it works: the docker provider comes later.
+    assert "docker" not in result.stdout.str()
+    assert "--update-baseline " not in result.stdout.str()
 
 
 @pytest.mark.slow

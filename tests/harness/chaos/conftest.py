@@ -48,7 +48,7 @@ def mini_config(tmp_path: Path) -> MakeConfig:
             start=tmp_path,
             overrides={
                 "manifest": str(path),
-                "toxiproxy_bin": str(TOXIPROXY_BIN),
+                "infra.toxiproxy_bin": str(TOXIPROXY_BIN),
                 "report_dir": str(tmp_path / "reports"),
             },
             environ={},

@@ -34,7 +34,6 @@ def test_a_caller_without_a_timeout_deviates_under_latency(
         step_summary=False,
     )
     assert result.verdict is Verdict.DEVIATED, result.reason
-    assert result.exit_code == 20
     failed = {(c.phase, c.check) for c in result.failed_checks()}
     assert ("during", "a answers /call within 1 s") in failed
     assert all(c.ok for c in result.checks if c.phase == "before")
@@ -147,7 +146,7 @@ def test_sigterm_rolls_back_and_leaves_nothing_running(
             str(tmp_path / "out"),
         ],
         cwd=tmp_path,
-        env={**os.environ, "HARNESS_TOXIPROXY_BIN": str(config.toxiproxy_bin)},
+        env={**os.environ, "HARNESS_TOXIPROXY_BIN": str(config.infra.toxiproxy_bin)},
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -284,7 +283,6 @@ def test_an_abort_condition_on_the_live_load_stops_the_method_and_rolls_back(
         step_summary=False,
     )
     assert result.verdict is Verdict.ABORTED, result.reason
-    assert result.exit_code == 21
     assert result.abort is not None
     assert result.abort["rule"] == "error_rate{call} > 0.5 for 2 windows"
     # Stopped well before the planned 30 s of the edge being down.

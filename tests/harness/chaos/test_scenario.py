@@ -16,6 +16,7 @@ from harness.chaos.rollback import RollbackReport
 from harness.chaos.scenario import load_scenario
 from harness.chaos.session import validate
 from harness.cli import app
+from harness.cli.exits import gameday_exit_code
 from harness.config import load_config
 
 from .conftest import LATENCY_SCENARIO, MakeConfig, WriteScenario, mini_fleet
@@ -162,13 +163,13 @@ def test_verdicts(
     found, _ = decide(checks, aborted=aborted, error=error, rollback=rollback, recovered=recovered)
     assert found.value == verdict
     assert (
-        found.exit_code
+        gameday_exit_code(found.value)
         == {"passed": 0, "error": 1, "deviated": 20, "aborted": 21, "not-steady": 22}[verdict]
     )
 
 
 def test_exit_codes_are_distinct() -> None:
-    codes = [v.exit_code for v in Verdict]
+    codes = [gameday_exit_code(v.value) for v in Verdict]
     assert len(set(codes)) == len(codes)
     assert 2 not in codes  # bad input
 

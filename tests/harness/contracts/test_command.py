@@ -111,3 +111,11 @@ def test_verify_with_an_unknown_provider_is_bad_input(project: Path) -> None:
     result = runner.invoke(app, ["contracts", "verify", "--provider", "billing"])
     assert result.exit_code == 2
     assert "no pact names billing" in result.output
+
+
+def test_verify_without_a_pact_is_bad_input_saying_why(project: Path) -> None:
+    # Zero verified interactions is not a pass: nothing to verify is said, exit 2.
+    (project / "contracts" / "pacts" / "gateway-inventory.json").unlink()
+    result = runner.invoke(app, ["contracts", "verify"])
+    assert result.exit_code == 2, result.output
+    assert "nothing to verify: no pact with an interaction in" in result.output

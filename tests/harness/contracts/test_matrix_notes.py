@@ -85,7 +85,7 @@ def test_a_recorded_verification_leaves_the_tree_clean_and_can_i_deploy_says_yes
 ) -> None:
     project = _project(tmp_path / "repo")
     commit_all(project)
-    version = current_version(project, environ={})
+    version = current_version(project)
     assert "+" not in version
     assert _can_i_deploy(project, "inventory")[0] == 1
 
@@ -93,7 +93,7 @@ def test_a_recorded_verification_leaves_the_tree_clean_and_can_i_deploy_says_yes
 
     assert recorded.written
     assert git(project, "status", "--porcelain") == ""
-    assert current_version(project, environ={}) == version
+    assert current_version(project) == version
     code, output = _can_i_deploy(project, "inventory")
     assert code == 0, output
     assert f"inventory @ {version}: deployable" in output
@@ -106,7 +106,7 @@ def test_recording_again_upserts_and_writes_no_new_note(tmp_path: Path) -> None:
     project = _project(tmp_path / "repo")
     commit = commit_all(project)
     store = MatrixNotes.open(project)
-    version = current_version(project, environ={})
+    version = current_version(project)
     row = _row(project, version)
     assert store.record([row]).written
     notes_commit = git(project, "rev-parse", DEFAULT_REF)
@@ -128,34 +128,34 @@ def test_a_dirty_tree_is_its_own_version_and_answers_for_the_same_content(
 ) -> None:
     project = _project(tmp_path / "repo")
     commit_all(project)
-    clean = current_version(project, environ={})
+    clean = current_version(project)
     fleet = project / "fleet.yaml"
     original = fleet.read_text()
     fleet.write_text(original + "# changed\n")
 
-    dirty = current_version(project, environ={})
+    dirty = current_version(project)
 
     assert dirty.startswith(f"{clean}+dirty.")
     MatrixNotes.open(project).record([_row(project, dirty)])
-    assert current_version(project, environ={}) == dirty  # writing the row changed nothing
+    assert current_version(project) == dirty  # writing the row changed nothing
     assert _can_i_deploy(project, "inventory")[0] == 0
     git(project, "add", "fleet.yaml")  # staged or not, the same content
-    assert current_version(project, environ={}) == dirty
+    assert current_version(project) == dirty
     fleet.write_text(original + "# changed again\n")
-    other = current_version(project, environ={})
+    other = current_version(project)
     assert other.startswith(f"{clean}+dirty.")
     assert other != dirty
     assert _can_i_deploy(project, "inventory")[0] == 1
     fleet.write_text(original)
     git(project, "add", "fleet.yaml")
-    assert current_version(project, environ={}) == clean
+    assert current_version(project) == clean
     assert _can_i_deploy(project, "inventory")[0] == 1  # the commit itself was never verified
 
 
 def test_a_clone_sees_the_verifications_once_it_fetches_the_notes(tmp_path: Path) -> None:
     main = _project(tmp_path / "main")
     commit_all(main)
-    MatrixNotes.open(main).record([_row(main, current_version(main, environ={}))])
+    MatrixNotes.open(main).record([_row(main, current_version(main))])
     clone = tmp_path / "pull-request"
     git(tmp_path, "clone", "-q", str(main), str(clone))
     # A plain clone does not fetch notes: the verifications are not there yet.
@@ -246,11 +246,11 @@ def test_ci_publishes_notes_merged_with_others_and_a_fetch_keeps_local_ones(
     for clone in (one, two):
         (clone / clone.name).write_text(clone.name)
         commit_all(clone, clone.name)
-        MatrixNotes.open(clone).record([_row(clone, current_version(clone, environ={}))])
+        MatrixNotes.open(clone).record([_row(clone, current_version(clone))])
     for clone in (one, two):
         _notes_script("publish", clone)
     # A developer's clone with a verification of its own fetches main's.
-    MatrixNotes.open(reader).record([_row(reader, current_version(reader, environ={}))])
+    MatrixNotes.open(reader).record([_row(reader, current_version(reader))])
 
     _notes_script("fetch", reader)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contracts.pactfile import PactFile, parse_pact
-from harness.contracts.run import ContractPlan, ContractSession
+from harness.contracts.session import ContractPlan, ContractSession
 from harness.contracts.settings import load_settings
 from harness.contracts.verification import verify_provider
 from harness.errors import FleetError
@@ -23,7 +23,7 @@ def pact(consumer: str, provider: str, *interactions: dict[str, Any]) -> PactFil
 
 
 def plan(*pacts: PactFile) -> ContractPlan:
-    return ContractPlan(load_settings(ROOT, environ={}), MANIFEST, pacts)
+    return ContractPlan(load_settings(ROOT), MANIFEST, pacts)
 
 
 def test_a_pact_outside_the_manifest_or_without_interactions_is_a_problem() -> None:
@@ -104,3 +104,15 @@ def test_proxies_only_when_a_pact_uses_a_harness_state() -> None:
     assert not plan(plain).needs_proxies
     assert plan(outage).needs_proxies
     assert plan(plain).services_to_start(openapi=False) == ["shipping"]
+
+
+def test_no_pact_at_all_is_a_coverage_problem_even_without_edges() -> None:
+    # A manifest without edges has no edge to report; zero pacts must still fail.
+    lone = MANIFEST.model_copy(update={"services": {"inventory": MANIFEST.services["inventory"]}})
+    empty = ContractPlan(load_settings(ROOT), lone, ())
+    assert [p for p in empty.coverage_problems() if "covers" in p] == []
+    [problem] = empty.coverage_problems()
+    assert problem.startswith("nothing to verify: no pact with an interaction in ")
+    assert plan(pact("gateway", "orders")).coverage_problems()[0].startswith("nothing to verify")
+    covered = plan(pact("gateway", "orders", http_interaction("a", path="/orders/O")))
+    assert not any(p.startswith("nothing to verify") for p in covered.coverage_problems())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.config import load_config
 from harness.contracts.broker import (
     Broker,
     broker_from_env,
@@ -20,19 +21,20 @@ from harness.contracts.broker import (
 from harness.contracts.errors import BrokerError, ContractsFileError
 from harness.contracts.settings import load_settings
 from harness.contracts.versions import current_version
+from harness.errors import ConfigError
 from harness.infra.ports import free_port
 from tests.harness.contracts.conftest import ROOT
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path, environ={})
+    settings = load_settings(tmp_path)
     assert settings.pacts == tmp_path / "contracts" / "pacts"
     assert settings.baseline("orders") == tmp_path / "contracts" / "openapi" / "orders.json"
     assert settings.source is None
 
 
 def test_the_repository_names_the_orders_producers() -> None:
-    settings = load_settings(ROOT, environ={})
+    settings = load_settings(ROOT)
     assert settings.messages == {"orders": "contracts.producers:ORDERS"}
     assert settings.matrix == "refs/notes/harness-contracts"
 
@@ -42,27 +44,27 @@ def test_a_bad_file_names_file_line_and_field(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_text("version: 1\npacts: pacts\nmessages:\n  orders: not a reference\n")
     with pytest.raises(ContractsFileError) as caught:
-        load_settings(tmp_path, environ={})
+        load_settings(tmp_path)
     assert str(caught.value).startswith(f"{path}:4: messages.orders:")
 
 
 def test_a_named_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ContractsFileError, match="file not found"):
-        load_settings(tmp_path, environ={"HARNESS_CONTRACTS_FILE": str(tmp_path / "x.yaml")})
+        load_settings(tmp_path, tmp_path / "x.yaml", required=True)
 
 
 def test_the_version_is_the_commit_and_says_when_the_tree_is_dirty(tmp_path: Path) -> None:
-    assert current_version(tmp_path, environ={"HARNESS_VERSION": "build-7"}) == "build-7"
-    assert current_version(tmp_path, environ={}) == "unknown"
+    assert current_version(tmp_path, "build-7") == "build-7"
+    assert current_version(tmp_path) == "unknown"
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(tmp_path)]
     subprocess.run([*git, "init", "-q"], check=True)
     (tmp_path / "f").write_text("1")
     subprocess.run([*git, "add", "f"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
-    sha = current_version(tmp_path, environ={})
+    sha = current_version(tmp_path)
     assert len(sha) == 12
     (tmp_path / "f").write_text("2")
-    dirty = current_version(tmp_path, environ={})
+    dirty = current_version(tmp_path)
     assert dirty.startswith(f"{sha}+dirty.")
     # The suffix is the tree of the work tree's content: git's own id of it, once committed.
     subprocess.run([*git, "commit", "-q", "-am", "two"], check=True)
@@ -77,19 +79,27 @@ def test_the_matrix_is_a_notes_ref_not_a_file(tmp_path: Path) -> None:
     path.parent.mkdir()
     path.write_text("version: 1\nmatrix: matrix.json\n")
     with pytest.raises(ContractsFileError) as caught:
-        load_settings(tmp_path, environ={})
+        load_settings(tmp_path)
     assert str(caught.value).startswith(f"{path}:2: matrix:")
     assert "git notes ref" in str(caught.value)
     path.write_text("version: 1\nmatrix: refs/notes/ci/contracts\n")
-    assert load_settings(tmp_path, environ={}).matrix == "refs/notes/ci/contracts"
+    assert load_settings(tmp_path).matrix == "refs/notes/ci/contracts"
 
 
 def test_the_broker_comes_from_the_environment() -> None:
     assert broker_from_env({}) is None
     broker = broker_from_env({"PACT_BROKER_BASE_URL": "http://b/", "PACT_BROKER_TOKEN": "t"})
     assert broker == Broker("http://b", 2, "t", None, None)
-    with pytest.raises(BrokerError, match="HARNESS_BROKER_RETRIES"):
-        broker_from_env({"PACT_BROKER_BASE_URL": "http://b", "HARNESS_BROKER_RETRIES": "x"})
+    assert broker_from_env({"PACT_BROKER_BASE_URL": "http://b"}, retries=5) == Broker(
+        "http://b", 5, None, None, None
+    )
+
+
+def test_broker_retries_come_from_the_configuration(tmp_path: Path) -> None:
+    config = load_config(start=tmp_path, environ={"HARNESS_BROKER_RETRIES": "5"})
+    assert config.contracts.broker_retries == 5
+    with pytest.raises(ConfigError, match=r"environment: contracts\.broker_retries"):
+        load_config(start=tmp_path, environ={"HARNESS_BROKER_RETRIES": "x"})
 
 
 def test_command_lines_never_carry_credentials(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from harness.errors import ConfigError
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n\n[tool.harness]\nmanifest = "fleet/fleet.yaml"\nseed = 7\n'
+        '[project]\nname = "x"\n\n[tool.harness]\nmanifest = "fleet/fleet.yaml"\n'
+        "[tool.harness.fuzz]\nci_seed = 7\n"
     )
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
@@ -25,7 +26,7 @@ def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     config = load_config(environ={})
     assert config.root == tmp_path
     assert config.manifest == tmp_path / "fleet.yaml"
-    assert (config.provider, config.seed, config.keep_logs) == ("local", 0, False)
+    assert (config.provider, config.fuzz.ci_seed, config.keep_logs) == ("local", 0, False)
     assert config.report_dir == tmp_path / "reports"
 
 
@@ -33,25 +34,25 @@ def test_pyproject_is_found_upwards_and_paths_are_relative_to_it(project: Path) 
     config = load_config(environ={})
     assert config.root == project
     assert config.manifest == project / "fleet" / "fleet.yaml"
-    assert config.seed == 7
-    assert config.sources["seed"].endswith("pyproject.toml [tool.harness]")
+    assert config.fuzz.ci_seed == 7
+    assert config.sources["fuzz.ci_seed"].endswith("pyproject.toml [tool.harness]")
 
 
 def test_harness_toml_beats_pyproject(project: Path) -> None:
-    (project / "harness.toml").write_text('seed = 8\nprovider = "external"\n')
+    (project / "harness.toml").write_text('provider = "external"\n[fuzz]\nci_seed = 8\n')
     config = load_config(environ={})
-    assert (config.seed, config.provider) == (8, "external")
+    assert (config.fuzz.ci_seed, config.provider) == (8, "external")
     assert config.manifest == project / "fleet" / "fleet.yaml"
 
 
 def test_precedence_files_ini_environment_options(project: Path) -> None:
-    environ = {"HARNESS_SEED": "9", "HARNESS_PROVIDER": "external"}
+    environ = {"HARNESS_FUZZ_CI_SEED": "9", "HARNESS_PROVIDER": "external"}
     config = load_config(
         environ=environ,
-        project={"seed": 10, "report_dir": "out", "provider": "local"},
+        project={"fuzz.ci_seed": 10, "report_dir": "out", "provider": "local"},
         overrides={"provider": "local", "manifest": None},
     )
-    assert config.seed == 9  # environment beats ini
+    assert config.fuzz.ci_seed == 9  # environment beats ini
     assert config.provider == "local"  # options beat the environment
     assert config.report_dir == project / "out"  # ini paths are relative to the root
     assert config.manifest == project / "fleet" / "fleet.yaml"  # None means "not given"
@@ -84,12 +85,35 @@ def test_unknown_setting_names_its_source(project: Path) -> None:
 
 
 def test_bad_environment_value_names_the_environment(project: Path) -> None:
-    with pytest.raises(ConfigError, match="environment: seed"):
-        load_config(environ={"HARNESS_SEED": "many"})
+    with pytest.raises(ConfigError, match=r"environment: fuzz\.ci_seed"):
+        load_config(environ={"HARNESS_FUZZ_CI_SEED": "many"})
+
+
+def test_a_renamed_setting_says_where_it_went(project: Path) -> None:
+    (project / "harness.toml").write_text("seed = 3\n")
+    with pytest.raises(
+        ConfigError, match=r"seed: split into fuzz\.ci_seed .* infra\.toxiproxy_seed"
+    ):
+        load_config(environ={})
+
+
+def test_sections_resolve_through_the_same_chain(project: Path) -> None:
+    (project / "harness.toml").write_text('[contracts]\nsettings = "c/contracts.yaml"\n')
+    config = load_config(
+        environ={"HARNESS_FUZZ_FILE": "f.yaml", "HARNESS_BROKER_RETRIES": "4"},
+        overrides={"load.profiles": "profiles"},
+    )
+    assert config.contracts.settings == project / "c" / "contracts.yaml"  # file: the root
+    assert config.fuzz.settings == project / "sub" / "f.yaml"  # typed: where the user is
+    assert config.contracts.broker_retries == 4
+    assert config.load.profiles == project / "sub" / "profiles"
+    assert config.chaos.scenarios == project / "scenarios" / "chaos"  # the default
+    assert config.given("fuzz.settings")
+    assert not config.given("contracts.version")
 
 
 def test_unreadable_toml_is_a_config_error(project: Path) -> None:
-    (project / "harness.toml").write_text("seed = \n")
+    (project / "harness.toml").write_text("provider = \n")
     with pytest.raises(ConfigError, match=r"harness\.toml"):
         load_config(environ={})
 

@@ -15,6 +15,7 @@ from harness.faults.toxiproxy import ToxiproxyClient
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
 from harness.infra.local import LocalProvider
+from harness.infra.ports import free_port
 
 from .conftest import TOXIPROXY_BIN, WriteManifest, standin_service
 
@@ -323,3 +324,77 @@ def test_external_infrastructure_is_used_and_left_running_without_our_proxies(
         assert list(private_tmp.iterdir()) == []
     finally:
         servers.close()
+
+
+def _ready_at(fleet: Fleet, name: str) -> float:
+    service = fleet.services[name]
+    assert service.started_after is not None
+    assert service.ready_seconds is not None
+    return service.started_after + service.ready_seconds
+
+
+@pytest.mark.parametrize("link", ["calls", "requires"])
+def test_a_caller_starts_without_waiting_for_its_callee(
+    write_manifest: WriteManifest, private_tmp: Path, link: str
+) -> None:
+    # b is ready only once a listens: had a waited for b, neither would ever be ready.
+    a_port = free_port()
+    a_link: dict[str, Any] = (
+        {"calls": {"b": {"env": "CALLEE_URL"}}} if link == "calls" else {"requires": ["b"]}
+    )
+    manifest = {
+        "version": 1,
+        "services": {
+            "a": standin_service("a", port=a_port, **a_link),
+            "b": standin_service(
+                "b", env={"A_URL": f"http://127.0.0.1:{a_port}", "DEPENDS": "A_URL"}
+            ),
+        },
+    }
+    with launch(
+        write_manifest(manifest), toxiproxy_bin=TOXIPROXY_BIN, temp_parent=private_tmp
+    ) as fleet:
+        assert fleet.services["a"].started_after is not None
+        assert fleet.services["a"].started_after < _ready_at(fleet, "b")
+        assert fleet.is_ready("b")
+
+
+def test_depends_on_still_waits_until_the_other_one_is_ready(
+    write_manifest: WriteManifest, private_tmp: Path
+) -> None:
+    manifest = {
+        "version": 1,
+        "services": {"a": standin_service("a", depends_on=["b"]), "b": standin_service("b")},
+    }
+    with launch(write_manifest(manifest), proxied=False, temp_parent=private_tmp) as fleet:
+        started = fleet.services["a"].started_after
+        assert started is not None
+        assert started >= _ready_at(fleet, "b")
+
+
+@pytest.mark.postgres
+def test_a_service_that_waits_for_infra_starts_while_its_database_boots(
+    write_manifest: WriteManifest, private_tmp: Path
+) -> None:
+    manifest = {
+        "version": 1,
+        "infra": {"pg": {"kind": "postgres"}},
+        "services": {
+            "early": standin_service(
+                "early", database={"infra": "pg", "name": "e"}, waits_for_infra=True
+            ),
+            "late": standin_service("late", database={"infra": "pg", "name": "l"}),
+        },
+    }
+    with launch(
+        write_manifest(manifest), toxiproxy_bin=TOXIPROXY_BIN, temp_parent=private_tmp
+    ) as fleet:
+        server_up = fleet.timings["infra:pg"]
+        early, late = fleet.services["early"].started_after, fleet.services["late"].started_after
+        assert early is not None
+        assert late is not None
+        assert early < server_up <= late
+        # The fleet is ready only once the server is up, whoever started first.
+        assert fleet.timings["infra"] == server_up
+        assert fleet.timings["databases:pg"] > 0
+        assert set(fleet.timings) >= {"toxiproxy", "proxies", "services"}

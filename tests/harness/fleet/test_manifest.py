@@ -239,3 +239,37 @@ def test_sample_fleet_manifest_is_valid() -> None:
     assert {"gateway", "orders", "inventory", "payments", "shipping", "relay"} <= set(
         manifest.services
     )
+
+
+def test_requires_names_services_needed_but_not_awaited(write_manifest: WriteManifest) -> None:
+    manifest = load_manifest(
+        write_manifest(
+            textwrap.dedent(
+                """\
+                version: 1
+                services:
+                  orders: {module: shop.orders, waits_for_infra: true}
+                  relay: {module: shop.relay, requires: [orders]}
+                """
+            )
+        )
+    )
+    assert manifest.services["relay"].requires == ["orders"]
+    assert manifest.services["relay"].depends_on == []
+    assert manifest.services["orders"].waits_for_infra
+    assert not manifest.services["relay"].waits_for_infra
+
+
+def test_unknown_service_in_requires(write_manifest: WriteManifest) -> None:
+    path, error = errors_of(
+        write_manifest,
+        """\
+        version: 1
+        services:
+          orders: {module: shop.orders}
+          relay:
+            module: shop.relay
+            requires: [orders, ordrs]
+        """,
+    )
+    assert str(error).startswith(f"{path}:6: services.relay.requires[1]: unknown service 'ordrs'")

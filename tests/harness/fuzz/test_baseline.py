@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.fuzz.baseline import Baseline, BaselineEntry
-from harness.fuzz.errors import BaselineError
+from harness.fuzz.errors import KnownFailuresError
 from harness.fuzz.findings import Finding
 
 REPO = Path(__file__).resolve().parents[3]
@@ -99,7 +99,7 @@ def test_a_bad_baseline_names_the_file_and_fault(
 ) -> None:
     path = tmp_path / "baseline.json"
     path.write_text(content)
-    with pytest.raises(BaselineError) as failed:
+    with pytest.raises(KnownFailuresError) as failed:
         Baseline.load(path)
     assert str(failed.value).startswith(str(path))
     assert message in str(failed.value)

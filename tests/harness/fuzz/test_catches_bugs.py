@@ -13,8 +13,8 @@ import pytest
 
 from harness.fuzz.baseline import Baseline
 from harness.fuzz.findings import Finding, FuzzRun, describe_result
-from harness.fuzz.runner import FuzzSession
 from harness.fuzz.seeds import Seed
+from harness.fuzz.session import FuzzSession
 from harness.fuzz.targets import FuzzTarget
 
 from .conftest import SEED, StartFleet, app_service, fuzz_settings

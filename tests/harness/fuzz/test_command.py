@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -18,21 +19,23 @@ from .conftest import REPO, app_service
 HARNESS = [sys.executable, "-m", "harness.cli"]
 
 
-def project(tmp_path: Path, *, bugs: str = "", fuzz: str | None = None) -> Path:
+def project(
+    tmp_path: Path, *, bugs: str = "", fuzz: str | None = None, app: str = "notes", **service: Any
+) -> Path:
     """A project: harness.toml, a fleet of the notes app, fuzz settings.
 
     The services carry the project's path in their environment, so a test can find them
     wherever they were reparented.
     """
     (tmp_path / "harness.toml").write_text(
-        'manifest = "fleet.yaml"\nreport_dir = "reports"\nseed = 3\n'
+        'manifest = "fleet.yaml"\nreport_dir = "reports"\n[fuzz]\nci_seed = 3\n'
     )
     manifest = {
         "version": 1,
         "name": "notes",
         "root": str(REPO),
         "services": {
-            "notes": app_service("notes", env={"BUGS": bugs, "FLEET_OWNER": str(tmp_path)})
+            "notes": app_service(app, env={"BUGS": bugs, "FLEET_OWNER": str(tmp_path)}, **service)
         },
     }
     (tmp_path / "fleet.yaml").write_text(yaml.safe_dump(manifest))
@@ -86,6 +89,67 @@ def test_a_bad_baseline_is_exit_2(tmp_path: Path) -> None:
     done = harness(root, "--baseline", "broken.json")
     assert done.returncode == 2, done.stderr
     assert "broken.json: entries[0]: missing service" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--service", "nope"), "unknown service(s) nope (services: notes)"),
+        (("--operation", "nope"), "--operation 'nope': expected 'METHOD /path'"),
+        (("--operation", "GIMME /notes"), "expected 'METHOD /path'"),
+        (("--settings", "missing.yaml"), "missing.yaml: file not found"),
+        (("--manifest", "missing.yaml"), "missing.yaml"),
+        (("--provider", "docker"), "provider: Input should be 'local' or 'external'"),
+        (("--max-examples", "0"), "--max-examples"),
+        (("--seed", "many"), "--seed"),
+    ],
+)
+def test_bad_input_exits_2_before_anything_starts(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    root = project(tmp_path)
+    done = harness(root, *args)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "fuzzing" not in done.stderr
+    assert fleet_processes(root) == []
+    assert not (root / "reports").exists()
+
+
+def test_a_fleet_without_an_openapi_is_nothing_to_fuzz_exit_2_and_nothing_starts(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, openapi=None)
+    done = harness(root)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "nothing to fuzz: no service to fuzz (no OpenAPI (manifest openapi: null): notes)"
+        in done.stderr
+    )
+    assert "fuzz passed" not in done.stdout
+    assert not (root / "reports").exists()
+
+
+@pytest.mark.slow
+def test_an_operation_the_service_lacks_is_bad_input_and_leaves_nothing(tmp_path: Path) -> None:
+    # Well-formed, so only the running service's OpenAPI can refute it: the fleet starts,
+    # is asked, and is torn down again; the answer lists the operations there are.
+    root = project(tmp_path)
+    done = harness(root, "--operation", "GET /nope")
+    assert done.returncode == 2, done.stderr
+    assert "no operation matches GET /nope (operations: " in done.stderr
+    assert "POST /notes" in done.stderr
+    assert fleet_processes(root) == []
+
+
+@pytest.mark.slow
+def test_an_openapi_without_operations_is_nothing_to_fuzz_exit_2(tmp_path: Path) -> None:
+    root = project(tmp_path, app="empty")
+    done = harness(root)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "nothing to fuzz: no operation to fuzz (notes: 0 operation(s) in http" in done.stderr
+    assert "fuzz passed" not in done.stdout
+    assert fleet_processes(root) == []  # started to read the OpenAPI, then stopped
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 from hypothesis.stateful import rule
 
 from harness.fuzz.errors import FuzzError
-from harness.fuzz.machine import (
+from harness.fuzz.state_machine import (
     FleetBinding,
     FleetClient,
     FleetStateMachine,

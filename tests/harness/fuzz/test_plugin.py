@@ -7,6 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
+# The plugin imports a suite only when asked, and in-process inner runs unload what they
+# import: imported here, the suite stays loaded across them.
+import harness.pytest.fuzz  # noqa: F401
+
 from .conftest import REPO, app_service
 
 pytest_plugins = ["pytester"]
@@ -18,7 +22,7 @@ import uuid
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, rule
 
-from harness.fuzz.machine import FleetStateMachine
+from harness.fuzz.state_machine import FleetStateMachine
 
 
 class Notes(FleetStateMachine):
@@ -78,6 +82,23 @@ def test_a_bad_settings_file_stops_the_session(notes_project: pytest.Pytester) -
     result = notes_project.runpytest(*QUIET, "--fuzz")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--fuzz: */fuzz.yaml:2: max: unknown field 'max'*"])
+
+
+def test_a_fleet_without_an_openapi_stops_the_session_before_it_starts(
+    notes_project: pytest.Pytester,
+) -> None:
+    manifest = yaml.safe_load((notes_project.path / "fleet.yaml").read_text())
+    manifest["services"]["notes"]["openapi"] = None
+    (notes_project.path / "fleet.yaml").write_text(yaml.safe_dump(manifest))
+    result = notes_project.runpytest(*QUIET, "--fuzz")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--fuzz: nothing to fuzz: no service to fuzz "
+            "(no OpenAPI (manifest openapi: null): notes)*"
+        ]
+    )
+    assert "booting" not in result.stdout.str() + result.stderr.str()
 
 
 @pytest.mark.slow

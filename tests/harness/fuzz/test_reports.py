@@ -105,3 +105,23 @@ def test_the_three_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "### Fuzzing FAILED: 1 new failure(s), 1 known, 220 cases" in text
     assert "`harness fuzz --seed 11`" in text
     assert summary.read_text() == text
+
+
+def test_a_run_that_ran_no_case_is_not_a_pass() -> None:
+    # Zero work is not a pass: every target skipped, no finding, and still a failure.
+    run = FuzzRun(seed=Seed(11, "given", False), max_examples=50)
+    assert run.nothing_checked == "no target was run"
+    run.results = [
+        TargetResult(FuzzTarget("notes"), skipped="stateful phase skipped: no links"),
+        TargetResult(FuzzTarget("shop"), skipped="stateful phase skipped: no links"),
+    ]
+    assert not run.new_findings
+    assert not run.passed
+    assert run.nothing_checked == (
+        "no case was run in 2 target(s) (stateful phase skipped: no links)"
+    )
+    assert run.to_dict()["passed"] is False
+    assert "zero work is not a pass" in markdown_summary(run)
+    run.results.append(TargetResult(FuzzTarget("notes", "GET", "/notes"), cases=3))
+    assert run.passed
+    assert run.nothing_checked is None

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from harness.config import load_config
 from harness.fuzz.errors import FuzzFileError
-from harness.fuzz.settings import DEFAULT_CHECKS, FUZZ_FILE_ENV, load_settings
+from harness.fuzz.settings import DEFAULT_CHECKS, load_settings
 
 REPO = Path(__file__).resolve().parents[3]
 FLEET = ["gateway", "orders", "inventory", "payments", "shipping", "relay"]
 
 
 def test_without_a_file_every_default_holds(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path, environ={})
+    settings = load_settings(tmp_path)
     assert settings.source is None
     assert settings.spec.max_examples == 100
     assert settings.baseline == tmp_path / "scenarios" / "fuzz" / "baseline.json"
@@ -24,7 +25,7 @@ def test_without_a_file_every_default_holds(tmp_path: Path) -> None:
 
 
 def test_the_shipped_settings_load_and_say_why_they_exclude(tmp_path: Path) -> None:
-    settings = load_settings(REPO, services=FLEET, environ={})
+    settings = load_settings(REPO, services=FLEET)
     assert settings.source == REPO / "scenarios" / "fuzz" / "fuzz.yaml"
     assert settings.baseline == REPO / "scenarios" / "fuzz" / "baseline.json"
     assert settings.env_overrides()["gateway"]["RATE_LIMIT_RPS"] == "100000"
@@ -75,16 +76,18 @@ def test_a_bad_file_names_file_line_and_field(tmp_path: Path, text: str, expecte
     assert expected in str(failed.value)
 
 
-def test_the_environment_moves_the_file(tmp_path: Path) -> None:
+def test_the_configuration_moves_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nbaseline: known.json\nmax_examples: 7\n")
-    settings = load_settings(tmp_path / "elsewhere", environ={FUZZ_FILE_ENV: str(path)})
+    config = load_config(start=tmp_path / "elsewhere", environ={"HARNESS_FUZZ_FILE": str(path)})
+    assert config.fuzz.settings == path
+    settings = load_settings(tmp_path / "elsewhere", path=config.fuzz.settings)
     assert settings.spec.max_examples == 7
     assert settings.baseline == tmp_path / "known.json"
 
 
 def test_a_named_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(FuzzFileError, match="file not found"):
-        load_settings(tmp_path, environ={FUZZ_FILE_ENV: str(tmp_path / "missing.yaml")})
+        load_settings(tmp_path, path=tmp_path / "missing.yaml")
 
 
 def test_levels_of_exclusion_add_up(tmp_path: Path) -> None:

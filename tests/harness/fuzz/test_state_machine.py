@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, rule
 
 from harness.fleet.lifecycle import Fleet
-from harness.fuzz.machine import FleetBinding, FleetStateMachine, MachineFailed, run_machine
+from harness.fuzz.state_machine import FleetBinding, FleetStateMachine, MachineFailed, run_machine
 from harness.invariants import InvariantContext, InvariantRegistry, violated
 
 from .conftest import SEED, StartFleet, app_service

@@ -15,12 +15,13 @@ import psycopg
 import pytest
 import redis
 
+from harness.config import load_config
 from harness.errors import InfraError
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.infra.base import InfraProvider, PostgresServer, RedisServer, ToxiproxyServer
 from harness.infra.local import LocalProvider
-from harness.infra.local_toxiproxy import BIN_ENV
 from harness.infra.ports import free_port
+from harness.infra.providers import make_provider
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +168,7 @@ def test_close_stops_every_process_and_keeps_the_logs(tmp_path: Path) -> None:
 def test_a_missing_toxiproxy_binary_names_the_path(tmp_path: Path) -> None:
     provider = LocalProvider(tmp_path, toxiproxy_bin=str(tmp_path / "nope" / "toxiproxy-server"))
     try:
-        with pytest.raises(InfraError, match=r"nope/toxiproxy-server \(from argument\)"):
+        with pytest.raises(InfraError, match=r"nope/toxiproxy-server \(infra.toxiproxy_bin\)"):
             provider.toxiproxy()
         assert provider.servers == []
     finally:
@@ -177,7 +178,6 @@ def test_a_missing_toxiproxy_binary_names_the_path(tmp_path: Path) -> None:
 def test_no_toxiproxy_anywhere_lists_everything_tried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(BIN_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     provider = LocalProvider(tmp_path)
@@ -187,17 +187,18 @@ def test_no_toxiproxy_anywhere_lists_everything_tried(
     finally:
         provider.close()
     message = str(caught.value)
-    for tried in ("toxiproxy_bin argument", BIN_ENV, ".tools/bin/toxiproxy-server", "PATH"):
+    for tried in ("infra.toxiproxy_bin", "HARNESS_TOXIPROXY_BIN", ".tools/bin/toxiproxy-server"):
         assert tried in message
 
 
-def test_the_toxiproxy_env_variable_is_used_and_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(BIN_ENV, str(tmp_path / "missing"))
-    provider = LocalProvider(tmp_path)
+def test_the_toxiproxy_env_variable_is_used_and_checked(tmp_path: Path) -> None:
+    # Read by the configuration (the only reader of HARNESS_*), handed down typed.
+    config = load_config(start=tmp_path, environ={"HARNESS_TOXIPROXY_BIN": "missing"})
+    assert config.infra.toxiproxy_bin is not None
+    assert config.infra.toxiproxy_bin.name == "missing"
+    provider = make_provider("local", tmp_path, infra=config.infra)
     try:
-        with pytest.raises(InfraError, match=f"missing \\(from {BIN_ENV}\\)"):
+        with pytest.raises(InfraError, match=r"missing \(infra.toxiproxy_bin\)"):
             provider.toxiproxy()
     finally:
         provider.close()

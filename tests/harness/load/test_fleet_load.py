@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.cli.exits import EXIT_REGRESSION, EXIT_THRESHOLDS, load_exit_code
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
-from harness.load.outcome import EXIT_REGRESSION, EXIT_THRESHOLDS, LoadResult, load_baseline
+from harness.load.outcome import LoadResult, load_baseline
 from harness.load.session import run_profile
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -36,10 +37,21 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         yield running
 
 
+# checkout-short's own thresholds are SLOs (p95<800 ms, count>50) that a busy machine can
+# miss; here the profile must pass on any machine, so only margins no machine closes.
+MACHINE_INDEPENDENT = {"http_req_duration": ["p(95)<10000"], "http_req_failed": ["rate<0.5"]}
+
+
 def short_checkout(directory: Path, **changes: Any) -> Path:
-    """checkout-short, 1 s warm-up + 5 s, with ``changes`` applied."""
+    """checkout-short, 1 s warm-up + 5 s, wide-margin thresholds, ``changes`` applied."""
     data = yaml.safe_load(CHECKOUT.read_text())
-    data.update({"warmup": "1s", "stages": [{"duration": "6s", "users": 6, "spawn_rate": 6}]})
+    data.update(
+        {
+            "warmup": "1s",
+            "stages": [{"duration": "6s", "users": 6, "spawn_rate": 6}],
+            "thresholds": MACHINE_INDEPENDENT,
+        }
+    )
     data.update(changes)
     path = directory / "checkout.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -67,7 +79,7 @@ def test_checkout_through_the_gateway_passes(baseline_run: LoadResult) -> None:
 def test_a_threshold_the_fleet_cannot_meet_fails_by_name(fleet: Fleet, tmp_path: Path) -> None:
     path = short_checkout(tmp_path, thresholds={"http_req_duration{name:place order}": ["p(95)<1"]})
     result = run_profile(path, fleet=fleet, report_dir=tmp_path / "out", step_summary=False)
-    assert result.exit_code == EXIT_THRESHOLDS
+    assert load_exit_code(result.verdict) == EXIT_THRESHOLDS
     [failed] = result.failed_thresholds
     assert failed.threshold.id == "http_req_duration{name:place order}: p(95)<1"
     assert "http_req_duration{name:place order}: p(95)<1: FAILED" in result.summary()
@@ -80,18 +92,22 @@ def test_a_slowed_edge_is_a_regression_against_the_baseline(
     fleet: Fleet, baseline_run: LoadResult, tmp_path: Path
 ) -> None:
     baseline = load_baseline(Path(baseline_run.artifacts["json"]))
+    # Judged on the median: 250 ms on every request through the edge moves it on any
+    # machine, while a busy machine's queueing spikes alone can move the p95 by more (seen:
+    # a baseline p95 of 480 ms at load average 8 hid the toxic entirely).
+    median = {"max_regression": {"p50": "+50%"}, "noise_floor_ms": 25, "min_requests": 20}
     with fleet.edge("gateway->orders").latency(250):
         result = run_profile(
-            short_checkout(tmp_path),
+            short_checkout(tmp_path, compare=median),
             fleet=fleet,
             report_dir=tmp_path / "out",
             baseline=baseline,
             step_summary=False,
         )
-    assert result.exit_code == EXIT_REGRESSION, result.summary()
+    assert load_exit_code(result.verdict) == EXIT_REGRESSION, result.summary()
     assert result.comparison is not None
     regressed = {(c.endpoint, c.metric) for c in result.comparison.regressions}
-    assert ("POST place order", "p95") in regressed
-    assert ("GET get order", "p95") in regressed
+    assert ("POST place order", "p50") in regressed
+    assert ("GET get order", "p50") in regressed
     markdown = Path(result.artifacts["markdown"]).read_text()
     assert "**Regressions against the baseline**" in markdown

@@ -15,7 +15,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness.load.outcome import EXIT_BAD_INPUT, EXIT_PASSED, EXIT_REGRESSION, EXIT_THRESHOLDS
+from harness.cli.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    EXIT_THRESHOLDS,
+    load_exit_code,
+)
 from harness.load.plan import SERIES_FILE
 from harness.load.session import run_profile
 
@@ -96,7 +103,7 @@ def test_abort_on_fail_stops_a_failing_run_early(
         },
     )
     result = run_profile(write_profile(data), report_dir=tmp_path / "out", step_summary=False)
-    assert result.exit_code == EXIT_THRESHOLDS
+    assert load_exit_code(result.verdict) == EXIT_THRESHOLDS
     assert result.verdict == "aborted"
     assert result.abort is not None
     assert result.abort.threshold == "http_req_failed: rate<0.05"
@@ -130,6 +137,55 @@ def test_open_model_charges_queueing_to_latency(
         "http_req_duration",
         "dropped_iterations",
     }
+
+
+@pytest.mark.parametrize(
+    ("stages", "extra"),
+    [
+        pytest.param(
+            [{"duration": "2s", "rate": 8}, {"duration": "2s", "rate": 16}],
+            {"max_users": 4},
+            id="open model: the rate doubles",
+        ),
+        pytest.param(
+            [
+                {"duration": "2s", "users": 2, "spawn_rate": 20},
+                {"duration": "2s", "users": 4, "spawn_rate": 20},
+            ],
+            {"wait": {"constant_throughput": 8}},
+            id="closed model: 2 users, then 4",
+        ),
+    ],
+)
+def test_users_carry_on_across_a_stage_change(
+    target: str,
+    write_profile: WriteProfile,
+    tmp_path: Path,
+    stages: list[dict[str, object]],
+    extra: dict[str, object],
+) -> None:
+    # Every user fetches its token once, when it starts: a pool torn down and spawned
+    # again at the stage change would fetch more tokens than it has users.
+    data = profile_dict(
+        target,
+        stages=stages,
+        auth={"path": "/auth/token", "body": {"client_id": "u-{user_id}"}},
+        tasks=[{"name": "ok", "request": {"path": "/ok"}}],
+        thresholds={"http_req_failed": ["rate<0.5"]},
+    )
+    data.pop("wait")
+    data.update(extra)
+    result = run_profile(write_profile(data), report_dir=tmp_path / "out", step_summary=False)
+    tokens = {e.name: e.requests for e in result.stats.endpoints}["auth: token"]
+    assert tokens == 4, result.summary()
+    assert result.run["peak_users"] == 4
+    # The sampled user count never falls between spawn and the end of the last stage.
+    inside = [p.users for p in result.timeline.points if 1.0 <= p.t_s <= 3.5]
+    assert inside == sorted(inside)
+    assert inside[0] >= 2
+    assert inside[-1] == 4
+    # Requests kept coming after the change (second stage: from 2 s on).
+    assert sum(p.rps for p in result.timeline.points if p.t_s > 2.5) > 0
 
 
 def test_a_users_own_locustfile(target: str, write_profile: WriteProfile, tmp_path: Path) -> None:
@@ -180,7 +236,7 @@ def test_cli_exit_codes_bad_input_passed_and_regression(
         text=True,
         check=False,
     )
-    assert done.returncode == EXIT_PASSED, done.stdout + done.stderr
+    assert done.returncode == EXIT_OK, done.stdout + done.stderr
     slow = write_profile(profile(150), "slow.yaml")
     command = [*HARNESS, "load", str(slow), "--baseline", str(base_dir / "report.json")]
     done = subprocess.run(
@@ -192,3 +248,29 @@ def test_cli_exit_codes_bad_input_passed_and_regression(
     assert done.returncode == EXIT_REGRESSION, done.stdout + done.stderr
     assert "regression: GET slow p95" in done.stdout
     assert "📉 Load test `standin`: regression" in (slow_dir / "report.md").read_text()
+
+
+def test_a_run_without_a_request_is_a_failure_with_its_reason(
+    target: str, write_profile: WriteProfile, tmp_path: Path
+) -> None:
+    # Zero work is not a pass: the thresholds have nothing to judge, k6 would pass them.
+    data = profile_dict(
+        target,
+        stages=[{"duration": "2s", "users": 2, "spawn_rate": 10}],
+        tasks=[{"name": "chase", "request": {"path": "/x/{item}", "save": {"item": "path"}}}],
+        thresholds={"http_req_duration": ["p(95)<5000"]},
+    )
+    path = write_profile(data)
+    report_dir = tmp_path / "out"
+    done = subprocess.run(
+        [*HARNESS, "load", str(path), "--report-dir", str(report_dir), "--no-progress"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == EXIT_FAILED, done.stdout + done.stderr
+    assert "standin: no requests" in done.stdout
+    assert "no request was measured: every task was skipped" in done.stdout
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["verdict"] == "no requests"
+    assert "no request was measured" in (report_dir / "report.md").read_text()

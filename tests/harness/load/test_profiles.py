@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from harness.load import schema
+from harness.load.errors import LoadProfileError
+from harness.load.expectations import checks
 from harness.load.plan import compile_plan
-from harness.load.profiles import LoadProfileError, load_profile
+from harness.load.profiles import load_profile
 
 from .conftest import WriteProfile, profile_dict
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = sorted((ROOT / "scenarios" / "load").glob("*.yaml"))
+GATES = sorted((ROOT / "tests" / "load").glob("*.yaml"))
 
 GOOD = """\
 version: 1
@@ -35,7 +39,7 @@ thresholds:
 """
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("path", SHIPPED + GATES, ids=[p.name for p in SHIPPED + GATES])
 def test_shipped_profiles_are_valid(path: Path) -> None:
     profile = load_profile(path)
     assert profile.parsed_thresholds()
@@ -163,3 +167,114 @@ def test_compare_limits_are_checked(
     data = profile_dict("http://127.0.0.1:9", compare={"max_regression": limits})
     with pytest.raises(LoadProfileError, match=message):
         load_profile(write_profile(data))
+
+
+def test_pytest_load_collects_the_gate_profiles_not_the_slos() -> None:
+    # make test runs `pytest --load`: it must collect tests/load (verdicts no machine's speed
+    # changes), not scenarios/load (the sample fleet's SLOs, for `harness load` and CI).
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        settings = tomllib.load(file)["tool"]["harness"]["load"]
+    assert settings["profiles"] == "tests/load"
+    assert len(GATES) >= 4
+
+
+@pytest.mark.parametrize("path", GATES, ids=[p.name for p in GATES])
+def test_gate_profiles_leave_a_margin_no_machine_closes(path: Path) -> None:
+    profile = load_profile(path)
+    assert profile.expect is not None, "a gate profile says how its run must end"
+    for threshold in profile.parsed_thresholds():
+        if threshold.id in profile.expected.failed:
+            continue
+        condition = threshold.condition
+        if threshold.kind == "trend":
+            assert condition.op in ("<", "<=")
+            assert condition.value >= 10_000, f"{threshold.id}: an SLO, not a gate check"
+        if threshold.kind == "counter":
+            assert condition.op in (">", ">=")
+            assert condition.value <= 1, f"{threshold.id}: a throughput the machine must reach"
+        if threshold.kind == "rate":
+            assert condition.value >= 0.5, f"{threshold.id}: too tight for a busy machine"
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [
+        (
+            {"verdict": "thresholds failed", "failed": ["http_reqs: count<9"]},
+            ":(\\d+): expect.failed\\[0\\]: no threshold 'http_reqs: count<9'",
+        ),
+        (
+            {"verdict": "thresholds failed"},
+            "expect.verdict: 'thresholds failed' and thresholds expected to fail \\(0\\) "
+            "contradict",
+        ),
+        (
+            {"verdict": "passed", "failed": ["http_req_duration: p(95)<2000"]},
+            "expect.verdict: 'passed' and thresholds expected to fail \\(1\\) contradict",
+        ),
+        ({"verdict": "regression"}, "expect.verdict: a regression needs a baseline"),
+        (
+            {
+                "verdict": "aborted",
+                "failed": ["http_req_duration: p(95)<2000"],
+                "aborted_by": "http_req_duration: p(95)<2000",
+            },
+            "expect.aborted_by: 'http_req_duration: p\\(95\\)<2000' is not a threshold with "
+            "abort_on_fail",
+        ),
+        (
+            {"verdict": "aborted", "failed": ["http_req_duration: p(95)<2000"]},
+            "expect.verdict: 'aborted' and aborted_by go together",
+        ),
+        ({"verdict": "error"}, "expect.verdict: Input should be 'passed', 'thresholds failed'"),
+    ],
+)
+def test_expect_is_checked_against_the_profile(
+    write_profile: WriteProfile, expect: dict[str, object], message: str
+) -> None:
+    path = write_profile(profile_dict("http://127.0.0.1:9", expect=expect))
+    with pytest.raises(LoadProfileError, match=message) as caught:
+        load_profile(path)
+    assert str(caught.value).startswith(f"{path}:")
+
+
+def test_a_profile_names_its_baseline_next_to_it(
+    write_profile: WriteProfile, tmp_path: Path
+) -> None:
+    data = profile_dict("http://127.0.0.1:9", compare={"baseline": "base/report.json"})
+    with pytest.raises(LoadProfileError, match=r":\d+: compare.baseline: no such file"):
+        load_profile(write_profile(data))
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "report.json").write_text("{}")
+    assert load_profile(write_profile(data)).stored_baseline == tmp_path / "base" / "report.json"
+
+
+def test_a_profile_that_applies_no_load_is_bad_input(write_profile: WriteProfile) -> None:
+    # Zero work is not a pass: such a run would measure nothing and could only "pass".
+    data = profile_dict("http://127.0.0.1:9", stages=[{"duration": "3s", "users": 0}])
+    with pytest.raises(LoadProfileError, match="stages: no stage applies any load"):
+        load_profile(write_profile(data))
+    data = profile_dict("http://127.0.0.1:9", stages=[{"duration": "3s", "rate": 0}])
+    data.update(max_users=2)
+    del data["wait"]
+    with pytest.raises(LoadProfileError, match="stages: no stage applies any load"):
+        load_profile(write_profile(data))
+
+
+def test_the_checks_pytest_load_makes_of_a_profile() -> None:
+    by_name = {p.stem: load_profile(p) for p in GATES}
+    assert [c.name for c in checks(by_name["gate-aborts"])] == [
+        "http_req_failed: rate<0.5",
+        "http_reqs: count<1",
+        "aborted by http_reqs: count<1",
+        "verdict: aborted",
+    ]
+    regresses = [c.name for c in checks(by_name["gate-regresses"])]
+    assert regresses[-2:] == ["a regression against the baseline", "verdict: regression"]
+    # A profile without expect: its thresholds must pass; a baseline on the command line
+    # adds the comparison; no verdict item.
+    slo = load_profile(ROOT / "scenarios" / "load" / "checkout-short.yaml")
+    names = [c.name for c in checks(slo, baseline_given=True)]
+    assert names[-1] == "no regression against the baseline"
+    assert not any(c.expect_failure for c in checks(slo, baseline_given=True))
+    assert not any(n.startswith("verdict") for n in names)

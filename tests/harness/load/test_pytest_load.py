@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
+# The plugin imports a suite only when asked; in-process inner runs (pytester.runpytest)
+# unload whatever they imported, and numpy (under matplotlib) cannot be imported twice in
+# one process. Imported here, it stays loaded across the inner runs.
+import harness.pytest.load  # noqa: F401
+
 from .conftest import profile_dict
 
 pytest_plugins = ["pytester"]
@@ -79,3 +84,78 @@ def test_the_fixture_runs_a_profile_inside_a_test(pytester: pytest.Pytester, tar
     )
     result = pytester.runpytest(*QUIET)
     result.assert_outcomes(passed=1)
+
+
+def write(pytester: pytest.Pytester, name: str, data: dict[str, object]) -> None:
+    directory = pytester.path / "scenarios" / "load"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.slow
+def test_expect_turns_a_failing_threshold_into_a_passing_check_and_back(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    quick = {"stages": [{"duration": "2s", "users": 2, "spawn_rate": 10}]}
+    thresholds = {"http_req_duration": ["p(95)<5000"], "http_reqs": ["count<1"]}
+    # Meant to fail, and fails: every check passes.
+    write(
+        pytester,
+        "meant",
+        profile_dict(
+            target,
+            name="meant",
+            thresholds=thresholds,
+            expect={"verdict": "thresholds failed", "failed": ["http_reqs: count<1"]},
+            **quick,
+        ),
+    )
+    # Claims the passing threshold fails: that check and the verdict check fail.
+    write(
+        pytester,
+        "wrong",
+        profile_dict(
+            target,
+            name="wrong",
+            thresholds={"http_req_duration": ["p(95)<5000"]},
+            expect={"verdict": "thresholds failed", "failed": ["http_req_duration: p(95)<5000"]},
+            **quick,
+        ),
+    )
+    result = pytester.runpytest(*QUIET, "--load", "-rf", "-v")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*meant.yaml::http_reqs: count<1 PASSED*",
+            "*meant.yaml::verdict: thresholds failed PASSED*",
+            "*wrong: http_req_duration: p(95)<5000: passed, observed * ms, "
+            "but this threshold is meant to fail*",
+            "*wrong: verdict 'passed', expected 'thresholds failed'*",
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_a_run_that_made_no_request_fails_every_check_and_says_why(
+    pytester: pytest.Pytester, target: str
+) -> None:
+    # The only task waits for a value only its own response would save: it never runs.
+    write(
+        pytester,
+        "idle",
+        profile_dict(
+            target,
+            name="idle",
+            stages=[{"duration": "2s", "users": 2, "spawn_rate": 10}],
+            tasks=[{"name": "chase", "request": {"path": "/x/{item}", "save": {"item": "path"}}}],
+            thresholds={"http_req_duration": ["p(95)<5000"], "http_req_failed": ["rate<0.5"]},
+        ),
+    )
+    result = pytester.runpytest(*QUIET, "--load", "-rf")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*idle: no request was measured: every task was skipped, waiting for a value no "
+            "response saved (chase: *)*"
+        ]
+    )

@@ -68,3 +68,16 @@ def test_intervals_rate_partial_seconds_by_their_covered_part() -> None:
     assert first.rps == pytest.approx(20.0)  # 10 requests in the half second covered
     assert (second.rps, second.failures_per_s, second.users, second.p95_ms) == (20.0, 1.0, 4, 40)
     assert timeline.end_s == 1.5
+
+
+def test_a_second_without_a_user_sample_keeps_the_last_count() -> None:
+    # A busy machine starves the sampler: 101 and 103 have no sample. The pool did not
+    # vanish; the timeline must not draw it dropping to 0 (as it did before).
+    recorder = SeriesRecorder()
+    for second, users in ((99, 6), (100, 6), (102, 6), (104, 3)):
+        recorder.sample_users(second + 0.4, users)
+    timeline = intervals(recorder.to_json(), start=100.0, stop=105.0, warmup_s=0)
+    assert [p.users for p in timeline.points] == [6, 6, 6, 6, 3, 3]
+    # Before the first sample of the run, the count sampled before it (here: none) holds.
+    late = intervals(recorder.to_json(), start=98.0, stop=99.5, warmup_s=0)
+    assert [p.users for p in late.points] == [0, 6]

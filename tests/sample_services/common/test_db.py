@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import String, select
+from sqlalchemy import String, event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from harness.infra.base import PostgresServer
+from harness.infra.ports import free_port
 from sample_services.common.db import Database, is_sqlite, make_engine, normalise_url
 from tests.sample_services.conftest import database_with_schema
 
@@ -119,3 +125,51 @@ def test_unreachable_postgres_fails_ping_quickly() -> None:
             db.ping()
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_starting_service_waits_for_a_database_that_is_not_there_yet(
+    postgres_server: PostgresServer,
+) -> None:
+    # The fleet starts services while their databases are still being made: the schema
+    # is created once the database exists, not given up on at the first refusal.
+    name = f"late_{uuid.uuid4().hex[:8]}"
+    db = Database(postgres_server.url(name), Base)
+    failures = threading.Semaphore(0)
+    event.listen(db.engine, "handle_error", lambda _context: failures.release())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        creating = pool.submit(db.create_schema, wait=30.0)
+        assert failures.acquire(timeout=30)  # refused at least once: no such database
+        assert not creating.done()
+        postgres_server.create_database(name)
+        creating.result(timeout=30)
+    with db.session() as session:
+        session.add(Counter(name="a", value=1))
+    db.dispose()
+
+
+def test_without_a_wait_an_unreachable_database_fails_the_start_at_once(tmp_path: Path) -> None:
+    closed = f"postgresql://u:p@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(OperationalError):
+        Database(closed, Base).create_schema()
+    began = time.monotonic()
+    with pytest.raises(OperationalError):
+        Database(closed, Base).create_schema(wait=0.3)
+    # It tried for the time it was given, then gave up with the database's error.
+    assert time.monotonic() - began >= 0.3
+
+
+def test_a_reader_of_another_services_tables_waits_until_they_are_made(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    reader, owner = Database(url, Base), Database(url, Base)
+    assert reader.wait_for_schema(0.05) is False
+    tried = threading.Semaphore(0)
+    event.listen(reader.engine, "engine_connect", lambda *_: tried.release())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(reader.wait_for_schema, 30.0)
+        assert tried.acquire(timeout=30)
+        owner.create_schema()
+        assert waiting.result(timeout=30) is True
+    reader.dispose()
+    owner.dispose()

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+__all__ = ["ProgressDisplay", "status_line"]
+
 _PLAIN_EVERY_S = 5.0
 
 

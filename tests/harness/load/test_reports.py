@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from harness.load.outcome import EXIT_REGRESSION, EXIT_THRESHOLDS, build_result, load_baseline
+from harness.cli.exits import EXIT_REGRESSION, EXIT_THRESHOLDS, load_exit_code
+from harness.load.outcome import build_result, load_baseline
 from harness.load.profiles import load_profile
-from harness.load.reporting import marker, render_markdown, write_reports
+from harness.load.reports import marker, render_markdown, write_reports
 
 from .conftest import WriteProfile, profile_dict
 
@@ -121,7 +122,7 @@ def test_a_slower_run_is_a_regression_against_the_previous_report(
     baseline = load_baseline(tmp_path / "base" / "report.json")
 
     second = build_result(profile, *outputs(200), facts=FACTS, git=GIT, baseline=baseline)
-    assert second.exit_code == EXIT_REGRESSION
+    assert load_exit_code(second.verdict) == EXIT_REGRESSION
     text = render_markdown(second)
     assert "### 📉 Load test `standin`: regression" in text
     assert "**2 regressions** vs baseline `base` (main)" in text
@@ -135,7 +136,7 @@ def test_failed_thresholds_and_errors(profile_path: Path, tmp_path: Path) -> Non
     result = build_result(
         load_profile(profile_path), *outputs(350, failures=8), facts=FACTS, git=GIT
     )
-    assert result.exit_code == EXIT_THRESHOLDS
+    assert load_exit_code(result.verdict) == EXIT_THRESHOLDS
     assert [r.threshold.id for r in result.failed_thresholds] == [
         "http_req_duration{name:slow}: p(95)<300",
         "http_req_failed: rate<0.01",
@@ -163,7 +164,7 @@ def test_failed_thresholds_and_errors(profile_path: Path, tmp_path: Path) -> Non
 
     data = json.loads(Path(files["json"]).read_text())
     assert data["verdict"] == "thresholds failed"
-    assert data["exit_code"] == EXIT_THRESHOLDS
+    assert "exit_code" not in data  # the CLI's business (harness.cli.exits)
     assert data["stats"]["endpoints"][1]["histogram"] == {"350": 100}
     assert len(data["timeline"]["points"]) >= 10
 

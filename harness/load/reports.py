@@ -30,6 +30,7 @@ ICONS = {
     verdicts.ABORTED: "🛑",
     verdicts.REGRESSION: "📉",
     verdicts.ERROR: "💥",
+    verdicts.NO_REQUESTS: "💥",
 }
 MARKER_PREFIX = "harness:load"
 
@@ -136,7 +137,8 @@ def headline(result: LoadResult) -> str:
     bits.append(f"{result.facts.get('cores')} cores")
     bits.append(f"commit `{_short(result.git.get('commit'))}`")
     title = f"### {ICONS[verdict]} Load test `{result.profile.name}`: {verdict}"
-    return title + "\n" + " · ".join(bits)
+    reason = f"\n\n**{result.no_work}**" if result.no_work else ""
+    return title + "\n" + " · ".join(bits) + reason
 
 
 def _endpoint_rows(result: LoadResult) -> list[list[Any]]:
@@ -315,7 +317,7 @@ def to_json(result: LoadResult) -> dict[str, Any]:
     return {
         "format": verdicts.REPORT_FORMAT,
         "verdict": result.verdict,
-        "exit_code": result.exit_code,
+        "no_work": result.no_work,
         "profile": {
             "name": profile.name,
             "path": str(profile.path) if profile.path else None,
@@ -553,7 +555,6 @@ def write_error_report(
     data = {
         "format": verdicts.REPORT_FORMAT,
         "verdict": verdicts.ERROR,
-        "exit_code": verdicts.EXIT_ERROR,
         "profile": {"name": name},
         "error": message,
         "machine": facts,

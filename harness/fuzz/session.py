@@ -15,12 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from harness.config import HarnessConfig
-from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
-from harness.fleet.manifest import load_manifest
 from harness.fuzz.baseline import Baseline
-from harness.fuzz.errors import FuzzError
+from harness.fuzz.errors import FuzzInputError
 from harness.fuzz.findings import FuzzRun, TargetResult
 from harness.fuzz.fleetenv import with_env
 from harness.fuzz.reports import ReportFiles, write_reports
@@ -31,20 +28,22 @@ from harness.fuzz.targets import (
     FuzzTarget,
     RunningFleet,
     ServiceTarget,
-    fuzzed_services,
     open_service,
     plan_targets,
+    require_services,
+    require_targets,
 )
 from harness.invariants import load_invariants
+from harness.project import Project
 
 
 def launch_for_fuzzing(
-    config: HarnessConfig, settings: FuzzSettings, services: Collection[str] | None = None
+    project: Project, settings: FuzzSettings, services: Collection[str] | None = None
 ) -> Fleet:
     """Start the fleet (or ``services`` and what they need) with fuzz.yaml's overrides."""
-    manifest = with_env(load_manifest(config.manifest), settings.env_overrides())
-    return launch_from_config(
-        config, manifest=manifest, services=services or None, proxied=settings.spec.proxied
+    manifest = with_env(project.manifest, settings.env_overrides())
+    return project.launch(
+        manifest=manifest, services=services or None, proxied=settings.spec.proxied
     )
 
 
@@ -101,16 +100,21 @@ class FuzzSession:
         )
 
     def open(self) -> list[FuzzTarget]:
-        names = fuzzed_services(self.fleet.manifest, self.settings, self.only_services)
+        names = require_services(self.fleet.manifest, self.settings, self.only_services)
         self.services = {
             name: open_service(self.fleet, name, self.settings, self._http) for name in names
         }
-        targets = plan_targets(self.services.values(), self.settings)
+        targets = planned = require_targets(
+            plan_targets(self.services.values(), self.settings),
+            self.services.values(),
+            self.settings,
+        )
         if self.only_operations:
-            targets = [t for t in targets if t.operation in self.only_operations]
+            targets = [t for t in planned if t.operation in self.only_operations]
             if not targets:
                 wanted = ", ".join(self.only_operations)
-                raise FuzzError(f"no operation matches {wanted}")
+                known = ", ".join(sorted({t.operation for t in planned if not t.stateful}))
+                raise FuzzInputError(f"no operation matches {wanted} (operations: {known})")
         self.targets = targets
         self.run_record.replay = replay_command(
             self.seed,
@@ -170,22 +174,49 @@ class FuzzOutcome:
     baseline_written: Path | None = None
 
 
+_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+
+def check_operations(operations: Iterable[str]) -> None:
+    """Each ``operation`` reads ``METHOD /path`` (InputError otherwise, before anything starts)."""
+    for operation in operations:
+        method, _, path = operation.partition(" ")
+        if method.upper() not in _METHODS or not path.startswith("/") or " " in path.strip():
+            raise FuzzInputError(
+                f"--operation {operation!r}: expected 'METHOD /path', e.g. 'GET /stock/{{sku}}'"
+            )
+
+
 def prepare(
-    config: HarnessConfig,
+    project: Project,
     *,
     settings_file: Path | None = None,
     baseline: Path | None = None,
+    services: Collection[str] = (),
+    operations: Collection[str] = (),
 ) -> tuple[FuzzSettings, Baseline]:
-    """Read and check every input before anything starts (bad input: nothing runs)."""
-    manifest = load_manifest(config.manifest)
-    settings = load_settings(config.root, path=settings_file, services=list(manifest.services))
+    """Read and check every input before anything starts (bad input: nothing runs):
+    fuzz.yaml, its invariant modules, the baseline, the services and operations asked for.
+
+    A manifest that leaves no service to fuzz (``services`` narrows it) is bad input too:
+    :class:`~harness.fuzz.errors.NothingToFuzz`, before the fleet starts."""
+    config = project.config
+    manifest = project.manifest
+    settings = load_settings(
+        config.root,
+        path=settings_file or config.fuzz.settings,
+        services=list(manifest.services),
+        required=settings_file is not None or config.given("fuzz.settings"),
+    )
     for module in settings.spec.invariants:
         load_invariants(module, root=config.root)
+    require_services(manifest, settings, services)
+    check_operations(operations)
     return settings, Baseline.load(baseline or settings.baseline)
 
 
-def fuzz_from_config(
-    config: HarnessConfig,
+def run_fuzz(
+    project: Project,
     settings: FuzzSettings,
     baseline: Baseline,
     *,
@@ -198,8 +229,12 @@ def fuzz_from_config(
     on_plan: Callable[[FuzzSession], None] | None = None,
     on_result: Callable[[TargetResult], None] | None = None,
 ) -> FuzzOutcome:
-    """``harness fuzz``: start the fleet, fuzz every target, write the reports, stop."""
-    fleet = launch_for_fuzzing(config, settings, services)
+    """``harness fuzz``: start the fleet, fuzz every target, write the reports, stop.
+
+    ``settings`` and ``baseline`` come from :func:`prepare`, which checks every input first.
+    """
+    config = project.config
+    fleet = launch_for_fuzzing(project, settings, services)
     session = FuzzSession(
         fleet,
         settings,

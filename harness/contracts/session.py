@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contracts.broker import Broker
+from harness.contracts.broker import Broker, broker_from_env, publish
 from harness.contracts.errors import ContractError
 from harness.contracts.evolution import Change, breaking, diff
 from harness.contracts.fleet_states import FLEET_STATES, FleetStates
@@ -27,12 +27,14 @@ from harness.contracts.messages import Producers, load_producers
 from harness.contracts.openapi_check import Drift, check_pact
 from harness.contracts.openapi_docs import fetch_openapi, read_baseline, write_baseline
 from harness.contracts.pactfile import InteractionKind, PactFile, load_pacts
-from harness.contracts.settings import ContractsSettings
+from harness.contracts.settings import ContractsSettings, load_settings
 from harness.contracts.verification import ProviderVerification, verify_provider
+from harness.contracts.versions import current_branch, current_version
 from harness.errors import HarnessError
 from harness.fleet.graph import EdgeKind, derive_edges
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest
+from harness.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,10 @@ class ContractPlan:
     def pacts_for(self, provider: str) -> list[PactFile]:
         return [p for p in self.pacts if p.provider == provider]
 
+    @property
+    def nothing_to_verify(self) -> str:
+        return f"nothing to verify: no pact with an interaction in {self.settings.pacts}"
+
     def problems_of(self, pact: PactFile) -> list[str]:
         """Why ``pact`` cannot be verified at all (names outside the manifest, no interactions)."""
         known = ", ".join(sorted(self.manifest.services))
@@ -68,8 +74,11 @@ class ContractPlan:
         return found
 
     def coverage_problems(self) -> list[str]:
-        """Edges of the manifest no pact covers: every HTTP call, every consumed event."""
+        """Edges of the manifest no pact covers: every HTTP call, every consumed event; and
+        no pact at all, even for a manifest without edges (zero verified is not a pass)."""
         found = []
+        if not any(p.interactions for p in self.pacts):
+            found.append(self.nothing_to_verify)
         http = {
             (p.consumer, p.provider)
             for p in self.pacts
@@ -134,6 +143,51 @@ def make_plan(settings: ContractsSettings, manifest: Manifest) -> ContractPlan:
     return ContractPlan(settings, manifest, tuple(load_pacts(settings.pacts)))
 
 
+def project_settings(project: Project) -> ContractsSettings:
+    """contracts.yaml where the configuration says (``contracts.settings``)."""
+    config = project.config
+    return load_settings(
+        config.root, config.contracts.settings, required=config.given("contracts.settings")
+    )
+
+
+def load_plan(project: Project) -> ContractPlan:
+    """The plan of ``project``: its contracts.yaml, its pacts, its manifest (bad input raises
+    before anything starts)."""
+    return make_plan(project_settings(project), project.manifest)
+
+
+def project_broker(project: Project) -> Broker | None:
+    return broker_from_env(retries=project.config.contracts.broker_retries)
+
+
+def open_session(project: Project, plan: ContractPlan, *, openapi: bool = True) -> ContractSession:
+    """The session both adapters run: services started from ``project`` when first needed,
+    verifications recorded under the project's version."""
+
+    def start(services: Collection[str], proxied: bool) -> Fleet:
+        return project.launch(services=services, proxied=proxied)
+
+    return ContractSession(
+        plan,
+        start,
+        version=current_version(project.root, project.config.contracts.version),
+        branch=current_branch(project.root),
+        broker=project_broker(project),
+        openapi=openapi,
+    )
+
+
+def publish_pacts(project: Project, plan: ContractPlan) -> str | None:
+    """Publish the pacts directory to the Pact Broker, when one is configured; its output
+    (None: no broker). Raises :class:`BrokerError` when publishing fails."""
+    broker = project_broker(project)
+    if broker is None:
+        return None
+    version = current_version(project.root, project.config.contracts.version)
+    return publish(broker, plan.settings.pacts, version, current_branch(project.root))
+
+
 @dataclass(frozen=True)
 class EvolutionResult:
     service: str
@@ -163,7 +217,8 @@ class EvolutionResult:
         if self.missing_baseline:
             return (
                 f"{self.service}: no baseline at {self.baseline}; "
-                "run with --update-baseline to create it"
+                "update the baselines to create it (harness contracts openapi-check "
+                "--update-baseline, or pytest --contracts --contracts-update-baseline)"
             )
         head = f"{self.service}: {len(self.breaking)} breaking change(s) against {self.baseline}"
         return "\n".join([head, *(f"  {c.render()}" for c in self.changes)])
