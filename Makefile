@@ -31,8 +31,8 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # Every suite: unit, in-process, PostgreSQL, end-to-end, and the ones behind the
-# --contracts, --fuzz and --load switches (plain `pytest` leaves those out).
-SUITES := --contracts --fuzz --load
+# --contracts, --fuzz, --load and --chaos switches (plain `pytest` leaves those out).
+SUITES := --contracts --fuzz --load --chaos
 
 test: setup lint typecheck
 	$(PY) -m pytest $(SUITES) $(PYTEST_ARGS)

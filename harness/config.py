@@ -15,7 +15,7 @@ and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
     contracts.*  settings (contracts.yaml), version, broker_retries
     fuzz.*       settings (fuzz.yaml), seed (always used), ci_seed (used when CI is set)
     load.*       profiles (the directory ``pytest --load`` collects)
-    chaos.*      scenarios (the directory of game-day scenarios)
+    chaos.*      scenarios (the directory of game-day scenarios), timing (enforce | report)
 
 This module is the only one that reads ``HARNESS_*`` variables (:data:`ENV_VARS`).
 
@@ -71,6 +71,7 @@ ENV_VARS = {
     "fuzz.ci_seed": "HARNESS_FUZZ_CI_SEED",
     "load.profiles": "HARNESS_LOAD_PROFILES",
     "chaos.scenarios": "HARNESS_CHAOS_SCENARIOS",
+    "chaos.timing": "HARNESS_CHAOS_TIMING",
 }
 EXTERNAL_PREFIX = "HARNESS_EXTERNAL_"
 DEFAULT_MANIFEST = "fleet.yaml"
@@ -121,6 +122,9 @@ class _Load(_Section):
 
 class _Chaos(_Section):
     scenarios: str = "scenarios/chaos"
+    # "report": latency and throughput checks are measured and reported but do not decide
+    # the verdict (for test runs on shared machines); "enforce" (default): they do.
+    timing: Literal["enforce", "report"] = "enforce"
 
 
 class _Settings(_Section):
@@ -172,6 +176,7 @@ class LoadConfig:
 @dataclass(frozen=True)
 class ChaosConfig:
     scenarios: Path
+    timing: Literal["enforce", "report"] = "enforce"
 
 
 @dataclass(frozen=True)
@@ -352,7 +357,9 @@ def load_config(
             ci_seed=settings.fuzz.ci_seed,
         ),
         load=LoadConfig(profiles=absolute(settings.load.profiles)),
-        chaos=ChaosConfig(scenarios=absolute(settings.chaos.scenarios)),
+        chaos=ChaosConfig(
+            scenarios=absolute(settings.chaos.scenarios), timing=settings.chaos.timing
+        ),
         sources=sources,
     )
 

@@ -51,6 +51,8 @@ class CheckResult:
     message: str = ""
     error: bool = False
     window: tuple[float, float] | None = None
+    # False: a timing bound was missed but only reported (chaos.timing = "report").
+    enforced: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -61,6 +63,8 @@ class CheckResult:
 
     def __str__(self) -> str:
         state = "ok" if self.ok else ("could not be checked" if self.error else "DEVIATED")
+        if not self.enforced:
+            return f"[{self.phase} @{self.at_s:+.1f}s] {self.check}: ok, {self.message}"
         seen = f" (observed {_fmt(self.observed)}, expected {self.expected})" if not self.ok else ""
         why = f": {self.message}" if self.message and not self.ok else ""
         return f"[{self.phase} @{self.at_s:+.1f}s] {self.check}: {state}{seen}{why}"
@@ -98,6 +102,11 @@ def window_metric(
     return metric_value(metric, bucket, end - start), bucket.requests
 
 
+# Metrics whose value depends on how fast the machine is, not only on what the fleet does.
+TIMING_METRICS = frozenset({"p50_ms", "p95_ms", "p99_ms", "max_ms", "rps"})
+_REPORTED = "timing reported, not enforced (chaos.timing = report)"
+
+
 def judge_slo(
     slo: Slo,
     recorded: Mapping[str, Any],
@@ -105,8 +114,13 @@ def judge_slo(
     start: float,
     end: float,
     origin: float,
+    *,
+    enforce_timing: bool = True,
 ) -> CheckResult:
-    """``slo`` over the whole seconds in [start, end) (wall clock); ``origin`` is t=0."""
+    """``slo`` over the whole seconds in [start, end) (wall clock); ``origin`` is t=0.
+
+    Without ``enforce_timing``, a missed bound on a timing metric is reported, not failed.
+    """
     value, requests = window_metric(recorded, slo.metric, slo.endpoint, start, end)
     expected = f"<= {slo.max:g}" if slo.max is not None else f">= {slo.min:g}"
     window = (start - origin, end - origin)
@@ -126,6 +140,14 @@ def judge_slo(
             **common,  # type: ignore[arg-type]
         )
     ok = value <= slo.max if slo.max is not None else value >= (slo.min or 0.0)
+    if not ok and not enforce_timing and slo.metric in TIMING_METRICS:
+        return CheckResult(
+            ok=True,
+            enforced=False,
+            observed=value,
+            message=f"{_REPORTED}: observed {_fmt(value)}, bound {expected}",
+            **common,  # type: ignore[arg-type]
+        )
     return CheckResult(ok=ok, observed=value, **common)  # type: ignore[arg-type]
 
 
@@ -158,6 +180,8 @@ class ProbeRunner:
     registry: InvariantRegistry
     variables: dict[str, Any]
     context: InvariantContext
+    # False: a probe slower than its max_latency_ms is reported, not failed.
+    enforce_timing: bool = True
     http: httpx.Client = field(default_factory=lambda: httpx.Client(trust_env=False))
     seq: int = 0
 
@@ -263,7 +287,8 @@ class ProbeRunner:
                 message=response.text[:200],
                 **common,
             )
-        if probe.max_latency_ms is not None and took_ms > probe.max_latency_ms:
+        late = probe.max_latency_ms is not None and took_ms > probe.max_latency_ms
+        if late and self.enforce_timing:
             return CheckResult(
                 at_s=at_s,
                 ok=False,
@@ -287,6 +312,16 @@ class ProbeRunner:
                 at_s=at_s, ok=False, observed=mismatch[0], expected=mismatch[1], **common
             )
         self.remember(probe.remember, response)
+        if late:
+            return CheckResult(
+                at_s=at_s,
+                ok=True,
+                enforced=False,
+                observed=took_ms,
+                expected=f"latency <= {probe.max_latency_ms:g} ms",
+                message=f"{_REPORTED}: took {took_ms:.0f} ms, bound {probe.max_latency_ms:g} ms",
+                **common,
+            )
         return CheckResult(at_s=at_s, ok=True, observed=took_ms, expected="", **common)
 
 

@@ -247,8 +247,11 @@ class _GameDay:
         out: Path,
         registry: InvariantRegistry,
         progress: Progress | None,
+        *,
+        enforce_timing: bool = True,
     ) -> None:
         self.spec = spec
+        self.enforce_timing = enforce_timing
         self.fleet = fleet
         self.out = out
         self.progress = progress
@@ -272,6 +275,7 @@ class _GameDay:
             registry=registry,
             variables=variables,
             context=InvariantContext(urls),
+            enforce_timing=enforce_timing,
         )
 
     def emit(self, kind: str, **data: Any) -> None:
@@ -330,7 +334,7 @@ class _GameDay:
         recorded = self.load.live()
         origin = self.t0 if self.t0 is not None else end
         found = [
-            judge_slo(slo, recorded, phase, start, end, origin)
+            judge_slo(slo, recorded, phase, start, end, origin, enforce_timing=self.enforce_timing)
             for slo in self.spec.steady_state.slo
             if phase in slo.when
         ]
@@ -528,7 +532,17 @@ class _GameDay:
         for phase, start, end in self.slo_windows:
             for slo in self.spec.steady_state.slo:
                 if phase in slo.when:
-                    self.checks.append(judge_slo(slo, recorded, phase, start, end, self.t0))
+                    self.checks.append(
+                        judge_slo(
+                            slo,
+                            recorded,
+                            phase,
+                            start,
+                            end,
+                            self.t0,
+                            enforce_timing=self.enforce_timing,
+                        )
+                    )
 
     def phase_stats(self, recorded: dict[str, Any]) -> dict[str, Any]:
         origin = self.t0 or 0.0
@@ -597,7 +611,14 @@ def run_gameday(
         try:
             with _fleet_for(fleet, resolved, project) as running:
                 logs = str(running.keep_logs or running.workdir / "logs")
-                day = _GameDay(spec, running, out, chosen, on_progress)
+                day = _GameDay(
+                    spec,
+                    running,
+                    out,
+                    chosen,
+                    on_progress,
+                    enforce_timing=resolved.chaos.timing == "enforce",
+                )
                 try:
                     day.setup()
                     day.start_load(profile)

@@ -27,6 +27,10 @@ INI = {
         "chaos.scenarios",
         "directory of chaos scenarios collected by --chaos",
     ),
+    "harness_chaos_timing": (
+        "chaos.timing",
+        "enforce | report: whether game-day latency and throughput checks decide the verdict",
+    ),
 }
 """The plugin's ini settings: name -> (the configuration key it sets, help)."""
 
