@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from tenacity import (
     Retrying,
     retry_if_exception_type,
+    stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
 )
@@ -320,7 +321,11 @@ class Saga:
     def _undo(self, order_id: str, name: StepName, call: StepCall, *, patient: bool) -> None:
         try:
             if patient:
-                for attempt in self._retrying(self.settings.saga_step_deadline):
+                # At least a second try before deferring: one attempt slower than the
+                # whole deadline (a busy host, a slow link) is no evidence the callee is
+                # down, and the scanner would otherwise take minutes to come back to it.
+                retrying = self._retrying(self.settings.saga_step_deadline, min_attempts=2)
+                for attempt in retrying:
                     with attempt:
                         outcome = self._attempt(order_id, name, call)
             else:
@@ -338,10 +343,12 @@ class Saga:
 
     # ---- attempts -------------------------------------------------------------------
 
-    def _retrying(self, budget: float) -> Retrying:
+    def _retrying(self, budget: float, *, min_attempts: int = 1) -> Retrying:
+        """Retries of transient failures until ``budget`` seconds have passed, and not
+        before ``min_attempts`` attempts were made."""
         s = self.settings
         return Retrying(
-            stop=stop_after_delay(budget),
+            stop=stop_after_delay(budget) & stop_after_attempt(min_attempts),
             wait=wait_random_exponential(multiplier=s.saga_backoff_base, max=s.saga_backoff_cap),
             retry=retry_if_exception_type(DownstreamError),
             sleep=self._sleep,

@@ -285,6 +285,26 @@ def test_two_runs_of_one_saga_at_once_confirm_once(
     assert _stock(inventory) == {"available": 3, "reserved": 0, "sold": 2}
 
 
+def test_an_undo_slower_than_the_step_deadline_is_still_tried_twice(
+    orders: Orders, inventory_wire: Wire, payments: TestClient
+) -> None:
+    assert payments.put("/accounts/ACC-1", json={"balance_cents": 0}).status_code == 200
+
+    def slow_refusal(request: httpx.Request) -> Fault | None:
+        if request.method != "DELETE":
+            return None
+        time.sleep(0.5)  # the callee's slowness is the fault: longer than the 0.4 s deadline
+        return "refuse"
+
+    inventory_wire.fault = slow_refusal
+    order_id = orders.place()["order_id"]
+    with pytest.raises(Unfinished):
+        orders.saga.run(order_id)
+    release = orders.saga_steps(order_id)["release"]
+    assert release["status"] == "PENDING"
+    assert release["attempts"] >= 2
+
+
 def test_a_compensation_that_cannot_finish_yet_is_kept_and_finished_later(
     orders: Orders, inventory: TestClient, inventory_wire: Wire, payments: TestClient
 ) -> None:
