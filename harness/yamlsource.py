@@ -13,6 +13,7 @@ errors.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,7 @@ def load_model(path: str | Path, model: type[M], *, error: type[SpecError] = Spe
         )
     if not isinstance(data, dict):
         raise error([SpecIssue(file, index.line(()), "", "expected a mapping at the top level")])
+    token = _validating_dir.set(source.resolve().parent)
     try:
         result = model.model_validate(data)
     except ValidationError as exc:
@@ -154,6 +156,8 @@ def load_model(path: str | Path, model: type[M], *, error: type[SpecError] = Spe
             loc: Loc = tuple(item["loc"])
             issues.append(SpecIssue(file, index.line(loc), format_loc(loc), _message(item)))
         raise error(issues) from None
+    finally:
+        _validating_dir.reset(token)
     if isinstance(result, CheckedSpec):
         found = [
             SpecIssue(file, index.line(p.loc), format_loc(p.loc), p.message)
@@ -162,6 +166,26 @@ def load_model(path: str | Path, model: type[M], *, error: type[SpecError] = Spe
         if found:
             raise error(sorted(found, key=lambda issue: issue.line))
     return result
+
+
+# Set by load_model while a file's model is validated: relative paths written in the file
+# (a profile's locustfile, a scenario's load profile) resolve against its directory.
+_validating_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "validating_dir", default=None
+)
+
+
+def file_beside(value: str, what: str = "file") -> str:
+    """``value`` resolved against the directory of the file :func:`load_model` is
+    validating, and checked to exist (a ``ValueError`` naming ``what`` otherwise); left as
+    it is when a model is validated from data, not from a file."""
+    base = _validating_dir.get()
+    if base is None:
+        return value
+    path = base / value
+    if not path.is_file():
+        raise ValueError(f"no such {what}: {path}")
+    return str(path.resolve())
 
 
 def line_index(path: str | Path) -> _LineIndex:

@@ -14,7 +14,6 @@ The JSON Schema in ``scenarios/chaos/scenario.schema.json`` is generated from th
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,7 +24,7 @@ from harness.chaos.errors import ScenarioError
 from harness.errors import SpecIssue
 from harness.faults.toxics import TOXIC_TYPES, parse_toxic
 from harness.load.durations import Duration
-from harness.yamlsource import Problem, format_loc, line_index, load_model
+from harness.yamlsource import Problem, file_beside, format_loc, line_index, load_model
 
 __all__ = [
     "ALL_PHASES",
@@ -66,10 +65,6 @@ ProcessAction = Literal["kill", "stop", "pause", "restart", "start"]
 # Metrics that must stay under `max` (the rest, throughput, must stay above `min`).
 UPPER_BOUNDED = {"p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate"}
 
-_scenario_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
-    "scenario_dir", default=None
-)
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -93,13 +88,7 @@ class LoadSpec(_Strict):
     @field_validator("profile")
     @classmethod
     def _exists(cls, value: str) -> str:
-        base = _scenario_dir.get()
-        if base is None:
-            return value
-        path = base / value
-        if not path.is_file():
-            raise ValueError(f"no such load profile: {path}")
-        return str(path.resolve())
+        return file_beside(value, "load profile")
 
 
 # --- the steady-state hypothesis ------------------------------------------------------------
@@ -437,11 +426,7 @@ class Scenario(_Strict):
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario; :class:`ScenarioError` lists every fault with its line."""
     source = Path(path)
-    token = _scenario_dir.set(source.resolve().parent)
-    try:
-        scenario = load_model(source, Scenario, error=ScenarioError)
-    finally:
-        _scenario_dir.reset(token)
+    scenario = load_model(source, Scenario, error=ScenarioError)
     scenario._path = source.resolve()
     return scenario
 

@@ -13,7 +13,6 @@ The JSON Schema in ``scenarios/load/profile.schema.json`` is generated from thes
 from __future__ import annotations
 
 import contextlib
-import contextvars
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,7 +32,7 @@ from harness.load.compare import CompareSettings, parse_limit
 from harness.load.durations import Duration
 from harness.load.errors import LoadProfileError
 from harness.load.thresholds import Threshold, parse_condition, parse_key, parse_threshold
-from harness.yamlsource import Problem, load_model
+from harness.yamlsource import Problem, file_beside, load_model
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
 TaskName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^{}:,]+$")]
@@ -41,11 +40,6 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Scalar = str | int | float
 # The name under which a user's token request shows in the statistics.
 TOKEN_REQUEST = "auth: token"
-
-# Set while a file is validated: relative paths in it (a locustfile) resolve against it.
-_profile_dir: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
-    "profile_dir", default=None
-)
 
 
 class _Strict(BaseModel):
@@ -468,13 +462,7 @@ class LoadProfile(_Strict):
 
 def _existing_file(value: str | None) -> str | None:
     """A path relative to the profile being validated, resolved (and checked to exist)."""
-    if value is None:
-        return None
-    base = _profile_dir.get()
-    path = Path(value) if base is None else base / value
-    if base is not None and not path.is_file():
-        raise ValueError(f"no such file: {path}")
-    return str(path.resolve()) if base is not None else value
+    return None if value is None else file_beside(value)
 
 
 def _names(known: set[str]) -> str:
@@ -484,10 +472,6 @@ def _names(known: set[str]) -> str:
 def load_profile(path: str | Path) -> LoadProfile:
     """Load and validate a profile; :class:`LoadProfileError` lists every fault with its line."""
     source = Path(path)
-    token = _profile_dir.set(source.resolve().parent)
-    try:
-        profile = load_model(source, LoadProfile, error=LoadProfileError)
-    finally:
-        _profile_dir.reset(token)
+    profile = load_model(source, LoadProfile, error=LoadProfileError)
     profile._path = source.resolve()
     return profile

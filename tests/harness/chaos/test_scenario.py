@@ -117,6 +117,22 @@ def test_a_hypothesis_that_checks_nothing_is_refused(write_scenario: WriteScenar
         load_scenario(path)
 
 
+def test_a_load_profile_is_found_beside_the_scenario(write_scenario: WriteScenario) -> None:
+    body = (
+        "version: 1\nname: x\nload: {profile: %s}\n"
+        "steady_state:\n  probes: [{http: {service: b, path: /health/ready}}]\n"
+        "method:\n  - {at: 0s, fault: {service: b, action: restart}}\n"
+    )
+    missing = write_scenario(body % "nope.yaml")
+    refused = r":3: load.profile: no such load profile: .*nope\.yaml"
+    with pytest.raises(ScenarioError, match=refused):
+        load_scenario(missing)
+    (missing.parent / "profile.yaml").write_text("version: 1\n")
+    found = load_scenario(write_scenario(body % "profile.yaml"))
+    assert found.load is not None
+    assert found.load.profile == str((missing.parent / "profile.yaml").resolve())
+
+
 def test_dry_run_prints_the_timeline_and_starts_nothing(
     write_scenario: WriteScenario, mini_config: MakeConfig, tmp_path: Path
 ) -> None:
