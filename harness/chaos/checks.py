@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from harness.chaos.scenario import UPPER_BOUNDED, AbortWhen, Probe, Slo
+from harness.chaos.scenario import UPPER_BOUNDED, AbortWhen, HttpRequest, Probe, Slo
 from harness.invariants import InvariantContext, InvariantRegistry
 from harness.load import histogram, templates
 from harness.load.series import SecondBucket, window_of
@@ -189,25 +189,18 @@ class ProbeRunner:
         self.http.close()
         self.context.close()
 
-    def request(
-        self,
-        service: str,
-        method: str,
-        path: str,
-        *,
-        headers: Mapping[str, str],
-        body: Any,
-        timeout: float,
-    ) -> httpx.Response:
+    def request(self, request: HttpRequest) -> httpx.Response:
+        """Send ``request`` (a probe's, a setup step's or a burst's), its templates filled."""
         self.seq += 1
         values = {**self.variables, "seq": self.seq}
-        url = self.urls[service] + templates.render(path, values)
+        url = self.urls[request.service] + templates.render(request.path, values)
+        body = request.json_body
         return self.http.request(
-            method,
+            request.method,
             url,
-            headers=templates.render(dict(headers), values),
+            headers=templates.render(dict(request.headers), values),
             json=templates.render(body, values) if body is not None else None,
-            timeout=timeout,
+            timeout=request.timeout,
         )
 
     def save(self, save: Mapping[str, str], response: httpx.Response) -> None:
@@ -259,14 +252,7 @@ class ProbeRunner:
         common: dict[str, Any] = {"check": probe.label, "kind": "probe", "phase": phase}
         began = time.perf_counter()
         try:
-            response = self.request(
-                request.service,
-                request.method,
-                request.path,
-                headers=request.headers,
-                body=request.json_body,
-                timeout=request.timeout,
-            )
+            response = self.request(request)
         except httpx.HTTPError as exc:
             took = (time.perf_counter() - began) * 1000
             return CheckResult(

@@ -289,14 +289,7 @@ class _GameDay:
 
     def setup(self) -> None:
         for index, request in enumerate(self.spec.setup):
-            response = self.probes.request(
-                request.service,
-                request.method,
-                request.path,
-                headers=request.headers,
-                body=request.json_body,
-                timeout=request.timeout,
-            )
+            response = self.probes.request(request)
             if response.status_code not in request.expect_status:
                 raise GameDayError(
                     f"setup[{index}] {request.method} {request.service}{request.path} "
@@ -432,15 +425,7 @@ class _GameDay:
         record.active_s = self.rel(time.time())
 
     def _sender(self, burst: Burst) -> Callable[[], httpx.Response]:
-        request = burst.request
-        return lambda: self.probes.request(
-            request.service,
-            request.method,
-            request.path,
-            headers=request.headers,
-            body=request.json_body,
-            timeout=request.timeout,
-        )
+        return lambda: self.probes.request(burst.request)
 
     def _revert(self, index: int) -> None:
         fault = self.by_action.pop(index, None)
