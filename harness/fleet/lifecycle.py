@@ -46,7 +46,8 @@ from harness.fleet import signals
 from harness.fleet.graph import Edge, EdgeKind, derive_edges
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
-from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
+from harness.fleet.templating import render_command
+from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, dependency_url, service_env
 from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
@@ -405,10 +406,11 @@ class Fleet(Closing):
 
     def _not_ready(self, name: str, state: str, last_error: Exception | None) -> str:
         service = self.services[name]
-        cause = f" (last error: {last_error!r})" if last_error is not None else ""
+        cause = f" (last error: {last_error})" if last_error is not None else ""
+        wanted = service.spec.ready_check.describe(service.url, service.port)
         return (
             f"fleet '{self.manifest.name}': service {name} {state}: "
-            f"GET {service.url}{service.spec.readiness} -> 200{cause}\n"
+            f"{wanted}{cause}\n"
             f"--- last lines of {service.log_path} ---\n{service.process.log_tail()}"
         )
 
@@ -418,12 +420,22 @@ class Fleet(Closing):
         env = service_env(self.manifest, name, port, self.edges, self.infra, self.workdir)
         process = ManagedProcess(
             name,
-            spec.argv(),
+            self._argv(name, port),
             env={**_inherited_env(), **env},
             cwd=self.manifest.service_cwd(name),
             log_path=self.workdir / "logs" / f"{name}.log",
         )
         return RunningService(name, spec, port, process, env)
+
+    def _argv(self, name: str, port: int) -> list[str]:
+        """The command line, with ``{port}``, ``{host}`` and ``{calls.NAME}`` filled in."""
+        spec = self.manifest.services[name]
+        calls = {
+            wired.edge.target: dependency_url(self.manifest, wired.edge, wired.listen, self.infra)
+            for wired in self.edges.values()
+            if wired.edge.source == name and wired.edge.kind is EdgeKind.HTTP
+        }
+        return render_command(spec.argv(), host=LOOPBACK, port=port, calls=calls)
 
     # --- the handle ----------------------------------------------------------------------
 
@@ -495,21 +507,31 @@ class Fleet(Closing):
             return ""
 
     def readiness_url(self, service: str) -> str:
+        """The URL of the readiness path (FleetError for a service not ready by HTTP)."""
         running = self.service(service)
-        return running.url + running.spec.readiness
+        path = running.spec.ready_check.http
+        if path is None:
+            raise FleetError(f"service {service} has no HTTP readiness path")
+        return running.url + path
 
     def is_ready(self, service: str) -> bool:
-        """One probe of the readiness path: True on 200."""
-        return self._probe.ready(self.readiness_url(service))
+        """One probe of the service's readiness check (HTTP: its path answers 200)."""
+        try:
+            return self._probe_readiness(service)
+        except (httpx.HTTPError, NotReady):
+            return False
 
     def _probe_readiness(self, service: str) -> bool:
-        return self._probe.check(self.readiness_url(service))
+        running = self.service(service)
+        return self._probe.check_service(
+            running.spec.ready_check, running.url, running.port, running.process
+        )
 
     def wait_ready(self, service: str, timeout: float | None = None) -> None:
         """Block until ``service`` answers 200 on its readiness path (after a restart, say)."""
         running = self.service(service)
         limit = running.spec.ready_timeout if timeout is None else timeout
-        probe = f"GET {running.url}{running.spec.readiness} -> 200"
+        probe = running.spec.ready_check.describe(running.url, running.port)
         try:
             running.process.wait_until(
                 lambda: self._probe_readiness(service),

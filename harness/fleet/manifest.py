@@ -19,7 +19,10 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from harness.errors import ManifestError
-from harness.yamlsource import Problem, load_model
+from harness.fleet.readiness import ReadinessSpec, readiness_spec
+from harness.fleet.smokespec import SmokeSpec, smoke_problems
+from harness.fleet.templating import unknown_placeholders
+from harness.yamlsource import Problem, file_beside, load_model
 
 # Names become edge names ("orders->payments"), proxy names and file names.
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
@@ -72,6 +75,18 @@ class BrokerSpec(_Strict):
     env: EnvName = "BROKER_URL"
 
 
+class OpenApiFile(_Strict):
+    """An OpenAPI document kept in a file (for a service that does not serve its own)."""
+
+    file: str
+
+    @field_validator("file")
+    @classmethod
+    def _beside(cls, value: str) -> str:
+        # Relative to the manifest's directory, checked to exist while the file validates.
+        return file_beside(value, "OpenAPI file")
+
+
 class ServiceSpec(_Strict):
     command: list[str] | None = None
     module: str | None = None
@@ -81,8 +96,11 @@ class ServiceSpec(_Strict):
     host_env: EnvName = "HOST"
     port: int | None = Field(default=None, ge=1, le=65535)
     health: UrlPath = "/healthz"
-    readiness: UrlPath = "/readyz"
-    openapi: UrlPath | None = "/openapi.json"
+    # A path (HTTP 200), or {http: path} | {tcp: true|port} | {log: regex} | {alive: s}.
+    readiness: UrlPath | ReadinessSpec = "/readyz"
+    # A path the service serves its document on, a file (any other string, relative to
+    # the manifest, or {file: ...}), or null: no OpenAPI.
+    openapi: UrlPath | OpenApiFile | None = "/openapi.json"
     ready_timeout: float = Field(default=30.0, gt=0)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     # HTTP edges. They do not order the start: every proxy exists before any service starts,
@@ -113,6 +131,28 @@ class ServiceSpec(_Strict):
     def _check_env(cls, value: object) -> object:
         return _no_booleans(value) if isinstance(value, dict) else value
 
+    @field_validator("openapi", mode="before")
+    @classmethod
+    def _openapi_file(cls, value: object) -> object:
+        if isinstance(value, str) and not value.startswith("/"):
+            return {"file": value}
+        return value
+
+    @property
+    def ready_check(self) -> ReadinessSpec:
+        """The readiness check, whichever way the manifest wrote it."""
+        return readiness_spec(self.readiness)
+
+    @property
+    def openapi_path(self) -> str | None:
+        """The URL path the service serves its OpenAPI document on, if it does."""
+        return self.openapi if isinstance(self.openapi, str) else None
+
+    @property
+    def openapi_file(self) -> Path | None:
+        """The file holding the service's OpenAPI document, if the manifest names one."""
+        return Path(self.openapi.file) if isinstance(self.openapi, OpenApiFile) else None
+
     def argv(self, python: str = sys.executable) -> list[str]:
         """The command line; a ``module`` runs with the harness's own interpreter."""
         if self.command:
@@ -135,6 +175,9 @@ class Manifest(_Strict):
     proxied: bool = True
     infra: dict[Name, InfraSpec] = Field(default_factory=dict)
     services: dict[Name, ServiceSpec] = Field(min_length=1)
+    # What `harness fleet smoke` asks the fleet (harness.fleet.smokespec); without it the
+    # smoke checks readiness and every edge.
+    smoke: SmokeSpec | None = None
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -166,6 +209,11 @@ class Manifest(_Strict):
             yield from self._service_problems(name, svc)
         yield from self._duplicate_ports()
         yield from self._cycles()
+        if self.smoke is not None:
+            from harness.fleet.graph import derive_edges  # graph imports this module
+
+            edges = [edge.name for edge in derive_edges(self)]
+            yield from smoke_problems(self.smoke, self.services, edges)
 
     def _name_clashes(self) -> Iterable[Problem]:
         # Edge names are "<from>-><to>" over both namespaces; a clash would make them ambiguous.
@@ -185,6 +233,9 @@ class Manifest(_Strict):
             yield Problem((*at, "module"), "give either `command` or `module`, not both")
         elif svc.command is not None and not svc.command:
             yield Problem((*at, "command"), "command is empty")
+        elif svc.command is not None:
+            for index, why in unknown_placeholders(svc.command, svc.calls):
+                yield Problem((*at, "command", index), why)
         for callee in svc.calls:
             if callee == name:
                 yield Problem((*at, "calls", callee), "a service cannot call itself")

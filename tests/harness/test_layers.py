@@ -83,11 +83,11 @@ ADAPTERS = ("harness.cli", "harness.pytest", "harness.pytest_plugin")
 ROWS = [
     {"pytest", "cli"},
     {"contracts", "fuzz", "load", "chaos"},
-    {"project"},
+    {"project", "doctor"},
     {"fleet"},
     {"faults", "report", "invariants"},
     {"infra"},
-    {"config", "errors", "extras", "yamlsource", "schemafile", "closing"},
+    {"config", "errors", "extras", "yamlsource", "schemafile", "closing", "httpbody"},
 ]
 
 
@@ -215,6 +215,7 @@ def test_leaf_modules_import_no_layer() -> None:
             "yamlsource.py",
             "schemafile.py",
             "closing.py",
+            "httpbody.py",
         )
     ]
     layers = ("infra", "fleet", "faults", "cli", "pytest", "report", "project", *CAPABILITIES)
