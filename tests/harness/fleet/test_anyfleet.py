@@ -325,3 +325,53 @@ def test_fleet_describe_stays_json(write_manifest: WriteManifest) -> None:
     schema = json.dumps(Manifest.model_json_schema())
     assert "ReadinessSpec" in schema
     assert "SmokeSpec" in schema
+
+
+PRICES_OPENAPI = """\
+openapi: 3.0.3
+info: {title: b, version: "1"}
+paths:
+  /hello:
+    get:
+      responses:
+        "200":
+          description: who answered
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [service]
+                properties: {service: {type: string}}
+"""
+
+
+@pytest.mark.slow
+def test_a_service_without_a_served_openapi_is_fuzzed_from_its_file(
+    write_manifest: WriteManifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    (tmp_path / "b-openapi.yaml").write_text(PRICES_OPENAPI)
+    manifest = {
+        "version": 1,
+        "services": {"b": standin_service("b", openapi="b-openapi.yaml")},
+    }
+    path = write_manifest(manifest)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
+    result = CliRunner().invoke(
+        app,
+        ["fuzz", "--manifest", str(path), "--seed", "7", "--max-examples", "5"],
+        catch_exceptions=False,
+    )
+    # The stand-in's stdlib server answers an undeclared method (TRACE) with 501: a real
+    # finding, from a document the service itself never serves.
+    assert result.exit_code == 1, result.output
+    assert "Wrong response to undeclared method [unsupported_method] at b GET /hello" in (
+        result.output
+    )
+    report = json.loads((tmp_path / "reports" / "fuzz" / "fuzz.json").read_text())
+    assert report["cases"] > 0
+    assert report["new_failures"] >= 1
