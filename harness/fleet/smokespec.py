@@ -5,22 +5,22 @@ The harness knows no fleet's API: a fleet says what one representative request i
     smoke:
       headers: {Authorization: "Bearer {token}"}     # on every request once {token} is known
       setup:                                          # once, before measuring
-        - {method: POST, service: gateway, path: /auth/token, json: {client_id: smoke},
+        - {method: POST, service: api, path: /login, json: {user: smoke},
            save: {token: access_token}}
       request:                                        # measured: clean, faulted, clean
         method: POST
-        service: gateway
-        path: /api/orders
-        json: {sku: "sku-{run_id}"}
+        service: api
+        path: /jobs
+        json: {name: "job-{run_id}"}
         expect: 202
-        save: {order_id: order_id}
+        save: {job: id}
       poll:                                           # optional: until a field has a value
-        service: orders
-        path: /orders/{order_id}
-        until: status
-        equals: CONFIRMED
-        fail_if: {status: [CANCELLED]}
-      fault: {edge: orders->payments, latency_ms: 300}
+        service: worker
+        path: /jobs/{job}
+        until: state
+        equals: done
+        fail_if: {state: [failed]}
+      fault: {edge: worker->store, latency_ms: 300}
       samples: 5
 
 Strings may hold ``{name}``: a value an earlier step saved (``save: {var: dotted.field}``
