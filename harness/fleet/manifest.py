@@ -24,7 +24,7 @@ from harness.fleet.smokespec import SmokeSpec, smoke_problems
 from harness.fleet.templating import unknown_placeholders
 from harness.yamlsource import Problem, file_beside, load_model
 
-# Names become edge names ("orders->payments"), proxy names and file names.
+# Names become edge names ("front->prices"), proxy names and file names.
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 UrlPath = Annotated[str, Field(pattern=r"^/")]
@@ -109,7 +109,7 @@ class ServiceSpec(_Strict):
     # Services this one needs (no edge), ready before it starts.
     depends_on: list[Name] = Field(default_factory=list)
     # Services this one needs in the fleet (no edge), but not before it starts: it copes
-    # with them starting at the same time (the relay reads the tables orders makes).
+    # with them starting at the same time (e.g. it reads tables the other one creates).
     requires: list[Name] = Field(default_factory=list)
     database: DatabaseSpec | None = None
     broker: BrokerSpec | None = None

@@ -1,7 +1,7 @@
 """Placeholders in a service's ``command:``: ``{port}``, ``{host}`` and ``{calls.NAME}``.
 
 Programs configured by flags rather than by environment (``flask run --port {port}``,
-``--upstream {calls.orders}``) need the port the harness assigned and their callees' URLs
+``--upstream {calls.store}``) need the port the harness assigned and their callees' URLs
 (the edge's proxy, or the callee itself when the fleet runs unproxied) on the command line.
 Only these exact forms are placeholders: any other brace (a JSON argument, a shell snippet
 given to ``-c``) is left as written, so no escaping is ever needed. A ``{calls.NAME}``
