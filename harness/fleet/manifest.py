@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.errors import ManifestError
-from harness.fleet.readiness import ReadinessSpec, readiness_spec
+from harness.fleet.readiness import ReadinessSpec, flat_errors, parse_readiness, readiness_spec
 from harness.fleet.smokespec import SmokeSpec, smoke_problems
 from harness.fleet.templating import unknown_placeholders
 from harness.yamlsource import Problem, file_beside, load_model
@@ -134,9 +134,20 @@ class ServiceSpec(_Strict):
     @field_validator("openapi", mode="before")
     @classmethod
     def _openapi_file(cls, value: object) -> object:
+        # Decided here, so a bad value gets one error rather than one per form.
         if isinstance(value, str) and not value.startswith("/"):
-            return {"file": value}
+            value = {"file": value}
+        if isinstance(value, dict):
+            try:
+                return OpenApiFile.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(flat_errors(exc)) from None
         return value
+
+    @field_validator("readiness", mode="before")
+    @classmethod
+    def _readiness(cls, value: object) -> object:
+        return parse_readiness(value)
 
     @property
     def ready_check(self) -> ReadinessSpec:

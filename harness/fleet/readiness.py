@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.errors import FleetError
 from harness.httpbody import describe_body
@@ -29,6 +36,8 @@ __all__ = [
     "NotReady",
     "ReadinessProbe",
     "ReadinessSpec",
+    "flat_errors",
+    "parse_readiness",
     "readiness_spec",
 ]
 
@@ -90,6 +99,38 @@ class ReadinessSpec(BaseModel):
 
     def port(self, assigned: int) -> int:
         return assigned if self.tcp is True or self.tcp is None else int(self.tcp)
+
+
+def flat_errors(exc: ValidationError) -> str:
+    """A nested model's errors as one message (the manifest reports them at its field)."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif error["type"] == "missing":
+            message = "missing required field"
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def parse_readiness(value: object) -> object:
+    """The manifest's ``readiness`` before pydantic's union sees it: one clear error for a
+    bad value rather than one per form of the union."""
+    if isinstance(value, str):
+        if not value.startswith("/"):
+            raise ValueError(
+                "a path starting with / or one of {http: path}, {tcp: true|port}, "
+                "{log: regex}, {alive: seconds}"
+            )
+        return value
+    if isinstance(value, dict):
+        try:
+            return ReadinessSpec.model_validate(value)
+        except ValidationError as exc:
+            raise ValueError(flat_errors(exc)) from None
+    return value
 
 
 def readiness_spec(value: str | ReadinessSpec) -> ReadinessSpec:

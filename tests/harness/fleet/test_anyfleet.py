@@ -63,7 +63,8 @@ def test_every_readiness_form_loads(write_manifest: WriteManifest) -> None:
         ("{}", 4, "got none"),
         ('{log: "(unclosed"}', 4, "not a regular expression"),
         ("{alive: 0}", 4, "greater than 0"),
-        ("{grpc: true}", 4, "unknown field 'grpc'"),
+        ("{grpc: true}", 4, "grpc: unknown field"),
+        ("health", 4, "a path starting with / or one of {http: path}"),
     ],
 )
 def test_bad_readiness_is_reported_with_its_line(
@@ -81,6 +82,7 @@ def test_bad_readiness_is_reported_with_its_line(
     )
     assert f"{path}:{line}: services.a.readiness" in message
     assert why in message
+    assert message.count("\n") == 0  # one error, not one per form the field accepts
 
 
 # --- openapi as a file -------------------------------------------------------------------
@@ -111,8 +113,8 @@ def test_a_missing_openapi_file_is_a_manifest_error(write_manifest: WriteManifes
     path, message = errors_of(
         write_manifest, "version: 1\nservices:\n  a:\n    command: a\n    openapi: nope.json\n"
     )
-    assert f"{path}:5: services.a.openapi" in message
-    assert "no such OpenAPI file" in message
+    assert f"{path}:5: services.a.openapi: file: no such OpenAPI file:" in message
+    assert message.count("\n") == 0  # one error, not one per form the field accepts
 
 
 # --- placeholders in command -------------------------------------------------------------
