@@ -237,6 +237,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
             "pip",
             "install",
             "-q",
+            # Byte-compiling matplotlib and the rest is most of an install's CPU time.
+            "--no-compile",
+            "--disable-pip-version-check",
             f"{wheel}[load]",
             f"pytest=={pytest.__version__}",
         ],
