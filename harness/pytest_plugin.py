@@ -242,10 +242,11 @@ def component(
     pytestconfig: pytest.Config, harness_config: HarnessConfig
 ) -> Iterator[Callable[..., Fleet]]:
     """``component("orders", env={"X": "1"})``: that service of the manifest (with the
-    services it calls) against its database in a PostgreSQL container and its broker in a
-    Redis container, every edge through Toxiproxy (``fleet.edge("orders->postgres")``);
-    started once per module and arguments. Skips without a Docker engine (fails with
-    ``HARNESS_REQUIRE_DOCKER=1``). Images: ``infra.postgres_image`` etc."""
+    services it calls; several names start together) against its database in a
+    PostgreSQL container and its broker in a Redis container, every edge through
+    Toxiproxy (``fleet.edge("orders->postgres")``); started once per module and
+    arguments. Skips without a Docker engine (fails with ``HARNESS_REQUIRE_DOCKER=1``).
+    Images: ``infra.postgres_image`` etc."""
     from harness.pytest.docker import component_factory
 
     yield from component_factory(pytestconfig, harness_config)

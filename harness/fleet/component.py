@@ -5,7 +5,8 @@ requires, which it cannot run without) as the fleet would, on the docker provide
 database in a PostgreSQL container (one server, a database per service), its broker in a
 Redis container, and Toxiproxy on every edge, so a test can cut, slow or break the
 service's database and broker connections (``fleet.edge("orders->postgres").down()``) and
-check what the service does. ``env`` overrides the service's variables for this run
+check what the service does. Several services may be asked for together (a producer and
+its consumer on one broker). ``env`` overrides the services' variables for this run
 (shorter timeouts, say) without touching the manifest.
 
 The pytest plugin's ``component`` fixture is this call with the session's configuration;
@@ -14,7 +15,7 @@ nothing here knows any particular service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.config import HarnessConfig
@@ -35,20 +36,22 @@ def with_service_env(manifest: Manifest, service: str, env: Mapping[str, str]) -
 
 def start_component(
     config: HarnessConfig,
-    service: str,
+    service: str | Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     provider: str = "docker",
     manifest: Manifest | Path | None = None,
     keep_logs: Path | None = None,
 ) -> Fleet:
-    """Start ``service`` of the configured manifest (or ``manifest``) with what it needs,
-    every edge through Toxiproxy; the caller closes the returned fleet."""
+    """Start ``service`` (or several together) of the configured manifest (or
+    ``manifest``) with what it needs, every edge through Toxiproxy; ``env`` applies to each
+    service named. The caller closes the returned fleet."""
+    names = [service] if isinstance(service, str) else list(service)
     spec = (
         manifest if isinstance(manifest, Manifest) else load_manifest(manifest or config.manifest)
     )
-    if env:
-        spec = with_service_env(spec, service, env)
+    for name in names if env else []:
+        spec = with_service_env(spec, name, env or {})
     return launch(
         spec,
         provider=provider,
@@ -56,5 +59,5 @@ def start_component(
         infra=config.infra,
         proxied=True,
         keep_logs=keep_logs,
-        services=[service],
+        services=names,
     )

@@ -38,23 +38,27 @@ def require_engine(config: pytest.Config) -> None:
 def component_factory(
     config: pytest.Config, harness_config: HarnessConfig
 ) -> Iterator[Callable[..., Fleet]]:
-    """``make(service, env=None, provider="docker")``: that component, started once per
-    distinct arguments for the fixture's scope, all closed at its end."""
+    """``make(*services, env=None, provider="docker")``: those services of the manifest
+    (with what they need), started once per distinct arguments for the fixture's scope,
+    all closed at its end."""
     from harness.errors import HarnessError
     from harness.fleet.component import start_component
     from harness.fleet.signals import sigterm_raises
 
     started: dict[tuple[Any, ...], Fleet] = {}
 
-    def make(service: str, env: Mapping[str, str] | None = None, provider: str = "docker") -> Fleet:
+    def make(
+        *services: str, env: Mapping[str, str] | None = None, provider: str = "docker"
+    ) -> Fleet:
         if provider == "docker":
             require_engine(config)
-        key = (service, tuple(sorted((env or {}).items())), provider)
+        key = (services, tuple(sorted((env or {}).items())), provider)
         if key not in started:
             try:
-                started[key] = start_component(harness_config, service, env=env, provider=provider)
+                started[key] = start_component(harness_config, services, env=env, provider=provider)
             except HarnessError as exc:
-                pytest.fail(f"harness: component {service} did not start\n{exc}", pytrace=False)
+                named = ", ".join(services)
+                pytest.fail(f"harness: component {named} did not start\n{exc}", pytrace=False)
         return started[key]
 
     with sigterm_raises():
