@@ -266,6 +266,15 @@ class DockerToxiproxy(ContainerServer):
         return port_open(LOOPBACK, self.endpoint.port) and api_answers(self.api_url)
 
 
+def _reaper_labels() -> dict[str, str]:
+    """Testcontainers labels its containers and networks with its session; Ryuk, when it
+    runs, removes everything so labelled once this process is gone: volumes too, if they
+    carry it (we make ours with the SDK)."""
+    from testcontainers.core.labels import LABEL_SESSION_ID, SESSION_ID
+
+    return {LABEL_SESSION_ID: SESSION_ID}
+
+
 class DockerProvider:
     """Servers as containers; see the module's docstring. Thread-safe like the local one:
     the fleet boots PostgreSQL, Redis and Toxiproxy from several threads at once."""
@@ -359,6 +368,7 @@ class DockerProvider:
 
         with self._lock:
             if self._network is None:
+                # testcontainers adds its session label (which Ryuk reaps by) itself.
                 network = Network(docker_network_kw={"labels": run_labels("network")})
                 network.name = f"{self.prefix}-net"
                 network.create()
@@ -368,7 +378,7 @@ class DockerProvider:
             return self._network
 
     def _make_volume(self, name: str) -> None:
-        self.client.volumes.create(name=name, labels=run_labels("volume"))
+        self.client.volumes.create(name=name, labels={**run_labels("volume"), **_reaper_labels()})
         runs.current().add_container(name, "docker", type="volume")
         with self._lock:
             self._volumes.append(name)
