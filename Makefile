@@ -5,16 +5,21 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup system tools venv lint typecheck test test-fast demo smoke bench clean
+.PHONY: setup system tools docker venv lint typecheck test test-fast test-component demo smoke bench clean
 
 # The venv first: .ci/install-toxiproxy builds through `harness setup toxiproxy` when it can.
-setup: system venv tools
+setup: system venv tools docker
 
 system:
 	@.ci/install-system
 
 tools:
 	@.ci/install-toxiproxy
+
+# The Docker engine (started when none answers) and the images of the docker provider's
+# tests, built offline and cached (.ci/install-docker).
+docker: tools
+	@.ci/install-docker
 
 venv: $(STAMP)
 
@@ -34,13 +39,22 @@ typecheck: venv
 # Every suite: unit, in-process, PostgreSQL, end-to-end, and the ones behind the
 # --contracts, --fuzz, --load and --chaos switches (plain `pytest` leaves those out).
 SUITES := --contracts --fuzz --load --chaos
+# The docker provider's images: the local equivalents .ci/install-docker builds (this
+# machine has no registry); a user's defaults are postgres:16, redis:7 and Shopify's image.
+LOCAL_IMAGES := HARNESS_POSTGRES_IMAGE=harness-local/postgres:15 \
+	HARNESS_REDIS_IMAGE=harness-local/redis:7 \
+	HARNESS_TOXIPROXY_IMAGE=harness-local/toxiproxy:2.12.0
 
 test: setup lint typecheck
-	$(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
+	$(LOCAL_IMAGES) $(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
 
 # Unit and in-process tests only: seconds.
 test-fast: venv
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The component tests alone: each sample service against containerised PostgreSQL/Redis.
+test-component: setup
+	$(LOCAL_IMAGES) $(PY) -m pytest -m component tests/component $(PYTEST_ARGS)
 
 # The flagship chaos game-day end to end (payments down under checkout load): boot, load,
 # fault, recovery, rollbacks; its verdict and the path of its report are the last lines.

@@ -11,7 +11,8 @@ Settings come in typed sections, each a table of its own in a file (``[tool.harn
 and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
 
     manifest, provider, report_dir, keep_logs, external   the fleet
-    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir
+    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir (local);
+                 postgres_image, redis_image, toxiproxy_image (docker)
     contracts.*  settings (contracts.yaml), version, broker_retries
     fuzz.*       settings (fuzz.yaml), seed (always used), ci_seed (used when CI is set)
     load.*       profiles (the directory ``pytest --load`` collects)
@@ -48,10 +49,11 @@ __all__ = [
     "ProviderKind",
     "load_config",
     "postgres_templates_dir",
+    "require_docker",
     "runs_dir",
 ]
 
-ProviderKind = Literal["local", "external"]
+ProviderKind = Literal["local", "docker", "external"]
 
 # Environment variables, by (dotted) setting; HARNESS_EXTERNAL_<NAME>=URL adds an external URL.
 ENV_VARS = {
@@ -63,6 +65,9 @@ ENV_VARS = {
     "infra.toxiproxy_seed": "HARNESS_TOXIPROXY_SEED",
     "infra.redis_server_bin": "HARNESS_REDIS_SERVER_BIN",
     "infra.postgres_bindir": "HARNESS_POSTGRES_BINDIR",
+    "infra.postgres_image": "HARNESS_POSTGRES_IMAGE",
+    "infra.redis_image": "HARNESS_REDIS_IMAGE",
+    "infra.toxiproxy_image": "HARNESS_TOXIPROXY_IMAGE",
     "contracts.settings": "HARNESS_CONTRACTS_FILE",
     "contracts.version": "HARNESS_VERSION",
     "contracts.broker_retries": "HARNESS_BROKER_RETRIES",
@@ -97,11 +102,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# What a user on an ordinary CI runner pulls; a machine without a registry builds local
+# equivalents and points these at them (this repository's `make test`: .ci/install-docker).
+DEFAULT_POSTGRES_IMAGE = "postgres:16"
+DEFAULT_REDIS_IMAGE = "redis:7"
+DEFAULT_TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
+
+
 class _Infra(_Section):
     toxiproxy_bin: str | None = None
     toxiproxy_seed: int | None = None
     redis_server_bin: str | None = None
     postgres_bindir: str | None = None
+    postgres_image: str = DEFAULT_POSTGRES_IMAGE
+    redis_image: str = DEFAULT_REDIS_IMAGE
+    toxiproxy_image: str = DEFAULT_TOXIPROXY_IMAGE
 
 
 class _Contracts(_Section):
@@ -146,12 +161,16 @@ class _Settings(_Section):
 
 @dataclass(frozen=True)
 class InfraConfig:
-    """Where the local provider finds its servers, and Toxiproxy's own seed."""
+    """Where the local provider finds its servers, the docker provider's images, and
+    Toxiproxy's own seed (both providers)."""
 
     toxiproxy_bin: Path | None = None
     toxiproxy_seed: int | None = None
     redis_server_bin: Path | None = None
     postgres_bindir: Path | None = None
+    postgres_image: str = DEFAULT_POSTGRES_IMAGE
+    redis_image: str = DEFAULT_REDIS_IMAGE
+    toxiproxy_image: str = DEFAULT_TOXIPROXY_IMAGE
 
 
 @dataclass(frozen=True)
@@ -345,6 +364,9 @@ def load_config(
             toxiproxy_seed=infra.toxiproxy_seed,
             redis_server_bin=optional(infra.redis_server_bin),
             postgres_bindir=optional(infra.postgres_bindir),
+            postgres_image=infra.postgres_image,
+            redis_image=infra.redis_image,
+            toxiproxy_image=infra.toxiproxy_image,
         ),
         contracts=ContractsConfig(
             settings=absolute(settings.contracts.settings),
@@ -367,6 +389,14 @@ def load_config(
 # Machine-wide state, not project settings: one user's runs and caches serve every project.
 RUNS_DIR_ENV = "HARNESS_RUNS_DIR"
 POSTGRES_TEMPLATES_ENV = "HARNESS_POSTGRES_TEMPLATES"
+REQUIRE_DOCKER_ENV = "HARNESS_REQUIRE_DOCKER"
+
+
+def require_docker(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether tests that need a Docker engine fail (rather than skip) when none answers:
+    ``$HARNESS_REQUIRE_DOCKER`` set to 1/true/yes (this repository's CI sets it)."""
+    env = os.environ if environ is None else environ
+    return env.get(REQUIRE_DOCKER_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def runs_dir(environ: Mapping[str, str] | None = None) -> Path:

@@ -13,7 +13,9 @@ error naming the ``pip install`` line. Without its switch, a suite's tests are d
 Fixtures: ``harness_config`` (session), ``fleet`` (session: the fleet from the manifest,
 torn down at the end of the session, on Ctrl-C and on SIGTERM), ``toxiproxy`` (the fleet's
 Toxiproxy client), ``edge`` (a factory: ``edge("orders->payments")`` gives that edge's
-faults; whatever a test left on the edge is removed after it), and the suites' own:
+faults; whatever a test left on the edge is removed after it), ``component`` (module: a
+factory, ``component("orders")`` is that service of the manifest on containerised
+PostgreSQL and Redis with Toxiproxy on every edge), and the suites' own:
 ``consumer_pact`` (needs ``--contracts``), ``fuzzer`` / ``fuzz_fleet`` (need ``--fuzz``),
 ``run_load_profile`` (any run).
 """
@@ -57,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--harness-provider",
-        choices=["local", "external"],
+        choices=["local", "docker", "external"],
         default=None,
         help="infrastructure provider for the `fleet` fixture (default: [tool.harness])",
     )
@@ -146,6 +148,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{CONTRACTS_MARK}: a consumer contract test (runs only with --contracts)"
     )
     config.addinivalue_line("markers", f"{FUZZ_MARK}: a fuzzing test (runs only with --fuzz)")
+    config.addinivalue_line(
+        "markers",
+        "docker: needs a Docker engine; skipped without one (failed with HARNESS_REQUIRE_DOCKER=1)",
+    )
     for suite in SUITES:
         name = f"harness-{suite}"
         if config.getoption(suite) and not config.pluginmanager.has_plugin(name):
@@ -165,6 +171,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         deselect(config, items, lambda item: item.get_closest_marker(CONTRACTS_MARK) is not None)
     if not config.getoption("fuzz"):
         deselect(config, items, _is_fuzz_test)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is not None:
+        from harness.pytest.docker import require_engine
+
+        require_engine(item.config)
 
 
 # --- the fleet ------------------------------------------------------------------------------
@@ -222,6 +235,21 @@ def edge(fleet: Fleet) -> Iterator[Callable[[str], EdgeFaults]]:
     yield faults
     for name in dict.fromkeys(used):
         fleet.clear_edge(name)
+
+
+@pytest.fixture(scope="module")
+def component(
+    pytestconfig: pytest.Config, harness_config: HarnessConfig
+) -> Iterator[Callable[..., Fleet]]:
+    """``component("orders", env={"X": "1"})``: that service of the manifest (with the
+    services it calls; several names start together) against its database in a
+    PostgreSQL container and its broker in a Redis container, every edge through
+    Toxiproxy (``fleet.edge("orders->postgres")``); started once per module and
+    arguments. Skips without a Docker engine (fails with ``HARNESS_REQUIRE_DOCKER=1``).
+    Images: ``infra.postgres_image`` etc."""
+    from harness.pytest.docker import component_factory
+
+    yield from component_factory(pytestconfig, harness_config)
 
 
 # --- the suites' fixtures: declared here, made by the suite's module -------------------------

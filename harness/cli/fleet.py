@@ -143,14 +143,20 @@ def up(
 
 @fleet_app.command("sweep")
 def sweep() -> None:
-    """Kill the processes and remove the work directories that dead harness runs left.
+    """Kill the processes and remove the work directories and containers that dead harness
+    runs left.
 
     Runs that still live are left alone; exit 1 if something could not be removed.
     """
+    from harness.infra.docker_engine import sweep_if_engine
+
     report = runs.sweep()
     for line in report.lines():
         out.print(escape(line), highlight=False)
-    if report.problems:
+    containers = sweep_if_engine()
+    for line in containers.lines() if containers is not None else []:
+        out.print(escape(line), highlight=False)
+    if report.problems or (containers is not None and containers.problems):
         raise typer.Exit(EXIT_FAILED)
 
 

@@ -26,7 +26,9 @@ ManifestOption = Annotated[
 ]
 ProviderOption = Annotated[
     str | None,
-    typer.Option("--provider", "-p", help="Infra provider: local | external (default: config)."),
+    typer.Option(
+        "--provider", "-p", help="Infra provider: local | docker | external (default: config)."
+    ),
 ]
 KeepLogsOption = Annotated[
     bool | None,

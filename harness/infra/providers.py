@@ -11,7 +11,7 @@ from harness.infra.base import InfraProvider
 from harness.infra.external import ExternalProvider
 from harness.infra.local import LocalProvider
 
-KINDS = ("local", "external")
+KINDS = ("local", "docker", "external")
 
 
 def make_provider(
@@ -22,7 +22,8 @@ def make_provider(
     urls: Mapping[str, str] | None = None,
 ) -> InfraProvider:
     """ "local": servers started from the machine's packages (``infra`` says where their
-    binaries are, and Toxiproxy's seed); "external": the servers at ``urls`` (name -> URL)."""
+    binaries are, and Toxiproxy's seed); "docker": the same servers as containers (``infra``
+    names their images); "external": the servers at ``urls`` (name -> URL)."""
     if kind == "local":
         found = infra or InfraConfig()
         return LocalProvider(
@@ -32,6 +33,11 @@ def make_provider(
             postgres_bindir=found.postgres_bindir,
             redis_bin=str(found.redis_server_bin) if found.redis_server_bin else None,
         )
+    if kind == "docker":
+        # Imported here: the docker provider needs the docker extra (testcontainers).
+        from harness.infra.docker import DockerProvider
+
+        return DockerProvider(workdir, infra=infra)
     if kind == "external":
         return ExternalProvider(dict(urls or {}))
     raise ConfigError(f"unknown infra provider {kind!r}; choose one of {', '.join(KINDS)}")

@@ -8,7 +8,7 @@ crash is skipped on reading). It records
 - processes, each as pid *and* start time (clock ticks since boot, plus the boot id): a
   pid the kernel has since given to another process is never signalled;
 - paths (work directories) to remove;
-- containers (a place for the docker provider; nothing records them yet).
+- Docker objects (containers, networks, volumes of the docker provider), by id.
 
 The journal's owner holds an exclusive ``flock`` on it for as long as it lives. The kernel
 drops the lock when the process dies, however it dies, so "the lock is free" is exactly
@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 _JOURNAL_GLOB = "run-*.jsonl"
 _FORMAT = 1
 _KILL_WAIT = 5.0
+
+
+def boot_id() -> str:
+    """This boot's id: a pid and its start time name a process only within one boot."""
+    return _boot_id()
 
 
 def _boot_id() -> str:
@@ -194,8 +199,10 @@ class RunRecord:
     def drop_path(self, path: Path) -> None:
         self._event({"kind": "path", "op": "drop", "path": str(Path(path).absolute())})
 
-    def add_container(self, container_id: str, engine: str) -> None:
-        self._event({"kind": "container", "op": "add", "id": container_id, "engine": engine})
+    def add_container(self, container_id: str, engine: str, type: str = "container") -> None:
+        """Record an engine object: ``type`` is container, network or volume."""
+        event = {"kind": "container", "op": "add", "id": container_id, "engine": engine}
+        self._event({**event, "type": type})
 
     def drop_container(self, container_id: str) -> None:
         self._event({"kind": "container", "op": "drop", "id": container_id})
@@ -372,8 +379,17 @@ def _sweep_run(journal: Journal) -> SweptRun:
                 swept.problems.append(f"could not remove {raw}")
             else:
                 swept.removed.append(raw)
-    for container in journal.containers:
-        swept.problems.append(f"container {container.get('id')} left: no container sweeper yet")
+    if journal.containers:
+        # Imported here: the docker SDK is an extra, and only a dead docker run needs it.
+        from harness.infra.docker_engine import remove_recorded
+
+        removed, problems = remove_recorded(journal.containers)
+        swept.removed += removed
+        swept.problems += problems
+        other = [c for c in journal.containers if c.get("engine") != "docker"]
+        swept.problems += [
+            f"{c.get('engine')} object {c.get('id')} left: no sweeper" for c in other
+        ]
     return swept
 
 

@@ -19,7 +19,7 @@ __all__ = ["INI", "deselect", "harness_config", "harness_project"]
 
 INI = {
     "harness_manifest": ("manifest", "fleet manifest (YAML), relative to the rootdir"),
-    "harness_provider": ("provider", "infra provider: local | external"),
+    "harness_provider": ("provider", "infra provider: local | docker | external"),
     "harness_report_dir": ("report_dir", "directory for reports and kept logs"),
     "harness_toxiproxy_bin": ("infra.toxiproxy_bin", "path of toxiproxy-server (local provider)"),
     "harness_load_profiles": ("load.profiles", "directory of load profiles collected by --load"),

@@ -98,7 +98,7 @@ def test_smoke_with_an_unknown_edge_exits_2_before_booting(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "args",
     [
-        ["fleet", "up", "--provider", "docker"],
+        ["fleet", "up", "--provider", "k8s"],
         ["fleet", "smoke", "--samples", "0"],
         ["fleet", "validate", "missing.yaml"],
         ["load", "missing.yaml"],
