@@ -11,7 +11,7 @@ Settings come in typed sections, each a table of its own in a file (``[tool.harn
 and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
 
     manifest, provider, report_dir, keep_logs, external   the fleet
-    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir
+    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir, zygote
     contracts.*  settings (contracts.yaml), version, broker_retries
     fuzz.*       settings (fuzz.yaml), seed (always used), ci_seed (used when CI is set)
     load.*       profiles (the directory ``pytest --load`` collects)
@@ -63,6 +63,7 @@ ENV_VARS = {
     "infra.toxiproxy_seed": "HARNESS_TOXIPROXY_SEED",
     "infra.redis_server_bin": "HARNESS_REDIS_SERVER_BIN",
     "infra.postgres_bindir": "HARNESS_POSTGRES_BINDIR",
+    "infra.zygote": "HARNESS_ZYGOTE",
     "contracts.settings": "HARNESS_CONTRACTS_FILE",
     "contracts.version": "HARNESS_VERSION",
     "contracts.broker_retries": "HARNESS_BROKER_RETRIES",
@@ -102,6 +103,7 @@ class _Infra(_Section):
     toxiproxy_seed: int | None = None
     redis_server_bin: str | None = None
     postgres_bindir: str | None = None
+    zygote: bool = True
 
 
 class _Contracts(_Section):
@@ -152,6 +154,9 @@ class InfraConfig:
     toxiproxy_seed: int | None = None
     redis_server_bin: Path | None = None
     postgres_bindir: Path | None = None
+    # Fork `module:` services from one process that preloaded their shared modules
+    # (harness.fleet.zygote); false starts each with its own interpreter.
+    zygote: bool = True
 
 
 @dataclass(frozen=True)
@@ -345,6 +350,7 @@ def load_config(
             toxiproxy_seed=infra.toxiproxy_seed,
             redis_server_bin=optional(infra.redis_server_bin),
             postgres_bindir=optional(infra.postgres_bindir),
+            zygote=infra.zygote,
         ),
         contracts=ContractsConfig(
             settings=absolute(settings.contracts.settings),

@@ -47,10 +47,12 @@ from harness.fleet.graph import Edge, EdgeKind, derive_edges
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
 from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
+from harness.fleet.zygote import start_zygote
 from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
+from harness.infra.zygote import Zygote
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class Fleet(Closing):
         proxied: bool = True,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
     ) -> None:
         self.manifest = manifest
         self.provider = provider
@@ -107,6 +110,9 @@ class Fleet(Closing):
         self.proxied = proxied
         self.keep_logs = keep_logs
         self.remove_workdir = remove_workdir
+        self.use_zygote = zygote
+        # Forks the `module:` services (harness.fleet.zygote); None: plain starts.
+        self.zygote: Zygote | None = None
         self.services: dict[str, RunningService] = {}
         self.edges: dict[str, EdgeProxy] = {}
         self.infra: dict[str, InfraServer] = {}
@@ -146,11 +152,13 @@ class Fleet(Closing):
         proxied: bool | None = None,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
     ) -> Fleet:
         """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
 
         ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
-        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown.
+        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown;
+        ``zygote=False`` starts every service the plain way (see :mod:`harness.fleet.zygote`).
         """
         fleet = cls(
             manifest,
@@ -159,6 +167,7 @@ class Fleet(Closing):
             proxied=manifest.proxied if proxied is None else proxied,
             keep_logs=keep_logs,
             remove_workdir=remove_workdir,
+            zygote=zygote,
         )
         began = time.monotonic()
         try:
@@ -178,6 +187,9 @@ class Fleet(Closing):
         self.infra = self._prepare_infra()
         infra_up = {name: self._in_background(self._bring_up, name) for name in self.infra}
         toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
+        if self.use_zygote:
+            # Started first: its preload is the longest thing the services wait for.
+            self.zygote = start_zygote(self.manifest, self.workdir, _inherited_env())
         ports = self._allocate_ports()
         if toxiproxy is not None:
             server = self._wait_for(toxiproxy, "toxiproxy", infra_up)
@@ -422,6 +434,7 @@ class Fleet(Closing):
             env={**_inherited_env(), **env},
             cwd=self.manifest.service_cwd(name),
             log_path=self.workdir / "logs" / f"{name}.log",
+            launcher=self.zygote,
         )
         return RunningService(name, spec, port, process, env)
 
@@ -529,6 +542,7 @@ class Fleet(Closing):
             "workdir": str(self.workdir),
             "boot_seconds": self.boot_seconds,
             "timings": self.timings,
+            "zygote": self.zygote.pid if self.zygote is not None else None,
             "toxiproxy": {
                 "api": self._toxiproxy_api,
                 "pid": toxiproxy_process.pid if toxiproxy_process else None,
@@ -584,6 +598,9 @@ class Fleet(Closing):
                 job.exception()  # wait: a server still starting must be known to the provider
             with self._timed_teardown("services"):
                 self._stop_services()
+            if self.zygote is not None:
+                with self._timed_teardown("zygote"):
+                    self._attempt("stop the zygote", self.zygote.close)
             with self._timed_teardown("proxies"):
                 self._delete_proxies()
             with self._timed_teardown("infra"):

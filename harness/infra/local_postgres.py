@@ -52,6 +52,9 @@ _INITDB_OPTIONS = (
     "--locale=C",
     "--no-sync",
     "--no-instructions",
+    # 1 MB WAL segments instead of 16: the cluster is copied on every boot (see
+    # postgres_template), and a fresh 16 MB segment was 40% of what cp copies.
+    "--wal-segsize=1",
 )
 # Line 8 of postmaster.pid: "starting", "ready" or "stopping" (PostgreSQL >= 10).
 _PID_FILE_STATUS_LINE = 7
@@ -64,6 +67,8 @@ _SPEED_SETTINGS = (
     "shared_buffers=32MB",
     "huge_pages=off",
     "jit=off",
+    # A new WAL segment need not be zero-filled first (fsync is off anyway).
+    "wal_init_zero=off",
     "max_connections=200",
 )
 

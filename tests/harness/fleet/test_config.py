@@ -123,3 +123,11 @@ def test_this_repository_points_at_the_sample_fleet() -> None:
     config = load_config(start=root, environ={})
     assert config.manifest == root / "sample_services" / "fleet.yaml"
     assert config.manifest.is_file()
+
+
+def test_the_zygote_is_on_unless_switched_off(project: Path) -> None:
+    assert load_config(environ={}).infra.zygote is True
+    assert load_config(environ={"HARNESS_ZYGOTE": "0"}).infra.zygote is False
+    (project / "harness.toml").write_text("[infra]\nzygote = false\n")
+    assert load_config(environ={}).infra.zygote is False
+    assert load_config(environ={"HARNESS_ZYGOTE": "true"}).infra.zygote is True
