@@ -27,10 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from harness.fleet.launch import launch
 from harness.fleet.manifest import Manifest, load_manifest
@@ -71,11 +74,15 @@ class _Samples:
         self.teardown_steps: dict[str, list[float]] = {}
         self.started: dict[str, list[float]] = {}
         self.ready: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
 
     def boot_once(self, manifest: Manifest, provider: str, zygote: bool) -> None:
+        cpu_before = _own_cpu()
         began = time.perf_counter()
         fleet = launch(manifest, provider=provider, zygote=zygote)
         self.boots.append(time.perf_counter() - began)
+        for part, seconds in _boot_cpu(cpu_before).items():
+            self.cpu.setdefault(part, []).append(seconds)
         for phase, seconds in fleet.timings.items():
             self.phases.setdefault(phase, []).append(seconds)
         for name, service in fleet.services.items():
@@ -102,10 +109,42 @@ class _Samples:
             "phase_median_s": _medians(self.phases),
             "service_started_median_s": _medians(self.started),
             "service_ready_median_s": _medians(self.ready),
+            # CPU seconds the boot cost (the harness and everything it started): what a
+            # busy machine cannot inflate, and what bounds the boot on idle cores.
+            "boot_cpu_median_s": _medians(self.cpu),
             "teardown_s": [round(t, 3) for t in self.teardowns],
             "teardown_median_s": round(statistics.median(self.teardowns), 3),
             "teardown_step_median_s": _medians(self.teardown_steps),
         }
+
+
+def _own_cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _boot_cpu(before: float) -> dict[str, float]:
+    """CPU seconds since ``before`` by the harness (and the children it reaped) and by every
+    live descendant, with what it reaped in turn (PostgreSQL's backends, say); by kind."""
+    parts = {"harness": _own_cpu() - before}
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            times = proc.cpu_times()
+            name = proc.name()
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        spent = times.user + times.system + times.children_user + times.children_system
+        if any(arg.endswith("zygote_main.py") for arg in cmdline):
+            kind = "zygote"
+        elif "-m" in cmdline:
+            kind = "services"
+        else:
+            kind = name.split("-")[0]
+        parts[kind] = parts.get(kind, 0.0) + spent
+    parts["total"] = sum(parts.values())
+    return {kind: round(seconds, 3) for kind, seconds in parts.items()}
 
 
 def main() -> None:
