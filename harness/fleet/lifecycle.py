@@ -186,6 +186,9 @@ class Fleet(Closing):
         # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
         self.infra = self._prepare_infra()
         infra_up = {name: self._in_background(self._bring_up, name) for name in self.infra}
+        for name, job in infra_up.items():
+            # Timed when it happens: the start loop may be busy (waiting for the zygote).
+            job.add_done_callback(self._timer(f"infra:{name}"))
         toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
         if self.use_zygote:
             # Started first: its preload is the longest thing the services wait for.
@@ -205,6 +208,15 @@ class Fleet(Closing):
         with self._phase("proxies"):
             self._wire_edges(ports)
         self._start_services(ports, infra_up)
+
+    def _since_began(self) -> float:
+        return time.monotonic() - self._began
+
+    def _timer(self, phase: str) -> Callable[[Future[Any]], None]:
+        def record(_: Future[Any]) -> None:
+            self.timings.setdefault(phase, self._since_began())
+
+        return record
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -370,7 +382,7 @@ class Fleet(Closing):
                 if name not in servers_up and job.done():
                     job.result()  # a server that failed to start fails the boot
                     servers_up.add(name)
-                    self.timings[f"infra:{name}"] = time.monotonic() - self._began
+                    self.timings.setdefault(f"infra:{name}", self._since_began())
                     changed = True
             for name in [n for n in pending if needs[n] <= ready and infra_needs[n] <= servers_up]:
                 pending.remove(name)
@@ -399,6 +411,9 @@ class Fleet(Closing):
             self.timings["infra"] = max(self.timings[f"infra:{name}"] for name in infra_up)
         if first_start is not None:
             self.timings["services"] = time.monotonic() - first_start
+        if self.zygote is not None and self.zygote.ready_at is not None:
+            # Its preload, from the boot's start (the services' start waits for it).
+            self.timings["zygote"] = self.zygote.ready_at - self._began
 
     def _booted(self, name: str, began: float) -> bool:
         """One readiness probe; raises when the service exited or ran out of time."""

@@ -90,8 +90,10 @@ class Zygote:
         self.python = python
         self.log_path = log_path
         self.process: ManagedProcess | None = None
-        # What the zygote said once its preload was done (see zygote_main).
+        # What the zygote said once its preload was done (see zygote_main), and when
+        # (time.monotonic()).
         self.ready: dict[str, Any] | None = None
+        self.ready_at: float | None = None
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._state = threading.Condition()
@@ -264,6 +266,7 @@ class Zygote:
     def _take(self, message: dict[str, Any]) -> None:
         if "ready" in message:
             self.ready = message
+            self.ready_at = time.monotonic()
             if message.get("failed"):
                 log.warning("zygote: preload failed for %s", message["failed"])
         elif "exit" in message:
