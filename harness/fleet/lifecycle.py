@@ -118,12 +118,12 @@ class Fleet(Closing):
         self.infra: dict[str, InfraServer] = {}
         self.boot_seconds: float | None = None
         # Where a boot's time went, in seconds, for benchmarks. Phases overlap (servers boot
-        # while services start): "toxiproxy", "infra:<name>" and "infra" (every server up,
-        # databases made) count from the boot's start; "databases:<name>" from that server
-        # being up; "proxies" is their creation; "services" from the first service's start
-        # to the last one ready.
+        # while services start): "toxiproxy", "infra:<name>", "infra" (every server up,
+        # databases made) and "zygote" (its preload done) count from the boot's start;
+        # "databases:<name>" from that server being up; "proxies" is their creation;
+        # "services" from the first service's start to the last one ready.
         self.timings: dict[str, float] = {}
-        # Seconds per teardown step ("services", "proxies", "infra", "workdir").
+        # Seconds per teardown step ("services", "zygote", "proxies", "infra", "workdir").
         self.teardown_timings: dict[str, float] = {}
         self.teardown_problems: list[str] = []
         self._toxiproxy: ToxiproxyClient | None = None
