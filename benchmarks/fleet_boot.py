@@ -137,7 +137,8 @@ def _boot_cpu(before: float) -> dict[str, float]:
             continue
         spent = times.user + times.system + times.children_user + times.children_system
         if any(arg.endswith("zygote_main.py") for arg in cmdline):
-            kind = "zygote"
+            # The zygote and the services it forked (which keep its command line).
+            kind = "zygote+services"
         elif "-m" in cmdline:
             kind = "services"
         else:

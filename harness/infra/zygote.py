@@ -170,6 +170,7 @@ class Zygote:
         module, args = self._module_of(process)
         env = self._env_for(process)
         request = {
+            "name": process.name,
             "module": module,
             "args": args,
             "env": env,

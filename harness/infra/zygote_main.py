@@ -7,8 +7,8 @@ JSON lines on the socket ``FD`` (one end of a socketpair the harness made):
 
 - it sends ``{"ready": pid, "preloaded": [...], "failed": {module: error}, "threads": n}``
   once the preload is done;
-- the harness sends ``{"id": n, "module": m, "args": [...], "env": {...}, "cwd": dir,
-  "log": path}``; the zygote forks and answers ``{"id": n, "pid": pid}`` or
+- the harness sends ``{"id": n, "name": service, "module": m, "args": [...], "env": {...},
+  "cwd": dir, "log": path}``; the zygote forks and answers ``{"id": n, "pid": pid}`` or
   ``{"id": n, "error": why}``;
 - when a child exits, ``{"exit": pid, "code": c}`` (negative: killed by that signal, as
   in ``subprocess``).
@@ -43,6 +43,7 @@ import sys
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 def _threads() -> int:
@@ -155,6 +156,9 @@ def _become(job: dict[str, Any], zygote: int) -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != zygote:  # the zygote died before the signal was armed
         os.kill(os.getpid(), signal.SIGKILL)
+    # Its command line stays the zygote's (fork copies it): its name, at least, says which
+    # service it is (ps, top, psutil's name(); the kernel keeps 15 bytes).
+    libc.prctl(_PR_SET_NAME, ctypes.c_char_p(job["name"].encode()[:15]), 0, 0, 0)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)

@@ -165,6 +165,8 @@ def test_a_child_runs_its_module_as_python_m_would_with_the_preload_shared(
     assert report["pgid"] == report["sid"] == service.pid
     assert report["stdin"] == ""
     assert psutil.Process(service.pid).ppid() == zygote.pid
+    # Its command line is the zygote's (fork copies it); its name is the service's.
+    assert psutil.Process(service.pid).name() == "one"
 
 
 def test_each_child_sees_only_its_own_environment(
