@@ -31,6 +31,7 @@ def launch(
     keep_logs: Path | None = None,
     temp_parent: Path | None = None,
     services: Collection[str] | None = None,
+    zygote: bool | None = None,
 ) -> Fleet:
     """Start the fleet in a new temporary directory, removed again when the fleet closes.
 
@@ -38,7 +39,9 @@ def launch(
     is where the temporary directory is made (the system's temp dir by default); ``infra``
     says where the local provider's servers are (``toxiproxy_bin`` overrides its Toxiproxy).
     ``services`` starts only those services and what they need (see
-    :func:`harness.fleet.subset.only_services`); None starts them all.
+    :func:`harness.fleet.subset.only_services`); None starts them all. ``zygote`` says
+    whether ``module:`` services are forked from a zygote (:mod:`harness.fleet.zygote`);
+    None takes ``infra.zygote`` (on by default).
     """
     spec = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     if services is not None:
@@ -60,7 +63,13 @@ def launch(
         runs.current().drop_path(workdir)
         raise
     return Fleet.start(
-        spec, servers, workdir, proxied=proxied, keep_logs=keep_logs, remove_workdir=True
+        spec,
+        servers,
+        workdir,
+        proxied=proxied,
+        keep_logs=keep_logs,
+        remove_workdir=True,
+        zygote=binaries.zygote if zygote is None else zygote,
     )
 
 

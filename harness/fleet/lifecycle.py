@@ -48,10 +48,12 @@ from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
 from harness.fleet.templating import render_command
 from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, dependency_url, service_env
+from harness.fleet.zygote import start_zygote
 from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
+from harness.infra.zygote import Zygote
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class Fleet(Closing):
         proxied: bool = True,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
     ) -> None:
         self.manifest = manifest
         self.provider = provider
@@ -108,17 +111,20 @@ class Fleet(Closing):
         self.proxied = proxied
         self.keep_logs = keep_logs
         self.remove_workdir = remove_workdir
+        self.use_zygote = zygote
+        # Forks the `module:` services (harness.fleet.zygote); None: plain starts.
+        self.zygote: Zygote | None = None
         self.services: dict[str, RunningService] = {}
         self.edges: dict[str, EdgeProxy] = {}
         self.infra: dict[str, InfraServer] = {}
         self.boot_seconds: float | None = None
         # Where a boot's time went, in seconds, for benchmarks. Phases overlap (servers boot
-        # while services start): "toxiproxy", "infra:<name>" and "infra" (every server up,
-        # databases made) count from the boot's start; "databases:<name>" from that server
-        # being up; "proxies" is their creation; "services" from the first service's start
-        # to the last one ready.
+        # while services start): "toxiproxy", "infra:<name>", "infra" (every server up,
+        # databases made) and "zygote" (its preload done) count from the boot's start;
+        # "databases:<name>" from that server being up; "proxies" is their creation;
+        # "services" from the first service's start to the last one ready.
         self.timings: dict[str, float] = {}
-        # Seconds per teardown step ("services", "proxies", "infra", "workdir").
+        # Seconds per teardown step ("services", "zygote", "proxies", "infra", "workdir").
         self.teardown_timings: dict[str, float] = {}
         self.teardown_problems: list[str] = []
         self._toxiproxy: ToxiproxyClient | None = None
@@ -147,11 +153,13 @@ class Fleet(Closing):
         proxied: bool | None = None,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
     ) -> Fleet:
         """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
 
         ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
-        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown.
+        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown;
+        ``zygote=False`` starts every service the plain way (see :mod:`harness.fleet.zygote`).
         """
         fleet = cls(
             manifest,
@@ -160,6 +168,7 @@ class Fleet(Closing):
             proxied=manifest.proxied if proxied is None else proxied,
             keep_logs=keep_logs,
             remove_workdir=remove_workdir,
+            zygote=zygote,
         )
         began = time.monotonic()
         try:
@@ -178,7 +187,13 @@ class Fleet(Closing):
         # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
         self.infra = self._prepare_infra()
         infra_up = {name: self._in_background(self._bring_up, name) for name in self.infra}
+        for name, job in infra_up.items():
+            # Timed when it happens: the start loop may be busy (waiting for the zygote).
+            job.add_done_callback(self._timer(f"infra:{name}"))
         toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
+        if self.use_zygote:
+            # Started first: its preload is the longest thing the services wait for.
+            self.zygote = start_zygote(self.manifest, self.workdir, _inherited_env())
         ports = self._allocate_ports()
         if toxiproxy is not None:
             server = self._wait_for(toxiproxy, "toxiproxy", infra_up)
@@ -194,6 +209,15 @@ class Fleet(Closing):
         with self._phase("proxies"):
             self._wire_edges(ports)
         self._start_services(ports, infra_up)
+
+    def _since_began(self) -> float:
+        return time.monotonic() - self._began
+
+    def _timer(self, phase: str) -> Callable[[Future[Any]], None]:
+        def record(_: Future[Any]) -> None:
+            self.timings.setdefault(phase, self._since_began())
+
+        return record
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -359,7 +383,7 @@ class Fleet(Closing):
                 if name not in servers_up and job.done():
                     job.result()  # a server that failed to start fails the boot
                     servers_up.add(name)
-                    self.timings[f"infra:{name}"] = time.monotonic() - self._began
+                    self.timings.setdefault(f"infra:{name}", self._since_began())
                     changed = True
             for name in [n for n in pending if needs[n] <= ready and infra_needs[n] <= servers_up]:
                 pending.remove(name)
@@ -388,6 +412,9 @@ class Fleet(Closing):
             self.timings["infra"] = max(self.timings[f"infra:{name}"] for name in infra_up)
         if first_start is not None:
             self.timings["services"] = time.monotonic() - first_start
+        if self.zygote is not None and self.zygote.ready_at is not None:
+            # Its preload, from the boot's start (the services' start waits for it).
+            self.timings["zygote"] = self.zygote.ready_at - self._began
 
     def _booted(self, name: str, began: float) -> bool:
         """One readiness probe; raises when the service exited or ran out of time."""
@@ -424,6 +451,7 @@ class Fleet(Closing):
             env={**_inherited_env(), **env},
             cwd=self.manifest.service_cwd(name),
             log_path=self.workdir / "logs" / f"{name}.log",
+            launcher=self.zygote,
         )
         return RunningService(name, spec, port, process, env)
 
@@ -551,6 +579,7 @@ class Fleet(Closing):
             "workdir": str(self.workdir),
             "boot_seconds": self.boot_seconds,
             "timings": self.timings,
+            "zygote": self.zygote.pid if self.zygote is not None else None,
             "toxiproxy": {
                 "api": self._toxiproxy_api,
                 "pid": toxiproxy_process.pid if toxiproxy_process else None,
@@ -606,6 +635,9 @@ class Fleet(Closing):
                 job.exception()  # wait: a server still starting must be known to the provider
             with self._timed_teardown("services"):
                 self._stop_services()
+            if self.zygote is not None:
+                with self._timed_teardown("zygote"):
+                    self._attempt("stop the zygote", self.zygote.close)
             with self._timed_teardown("proxies"):
                 self._delete_proxies()
             with self._timed_teardown("infra"):

@@ -28,6 +28,7 @@ from harness.yamlsource import Problem, file_beside, load_model
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 UrlPath = Annotated[str, Field(pattern=r"^/")]
+ModuleName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")]
 EnvValue = str | int | float
 
 
@@ -184,6 +185,8 @@ class Manifest(_Strict):
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     # False bypasses Toxiproxy: callers get their callee's address directly (for benchmarks).
     proxied: bool = True
+    # Modules the zygote imports once for every `module:` service (harness.fleet.zygote).
+    preload: list[ModuleName] = Field(default_factory=list)
     infra: dict[Name, InfraSpec] = Field(default_factory=dict)
     services: dict[Name, ServiceSpec] = Field(min_length=1)
     # What `harness fleet smoke` asks the fleet (harness.fleet.smokespec); without it the

@@ -151,3 +151,11 @@ def test_require_docker_is_read_from_the_environment(value: str, required: bool)
 
     assert require_docker({"HARNESS_REQUIRE_DOCKER": value}) is required
     assert require_docker({}) is False
+
+
+def test_the_zygote_is_on_unless_switched_off(project: Path) -> None:
+    assert load_config(environ={}).infra.zygote is True
+    assert load_config(environ={"HARNESS_ZYGOTE": "0"}).infra.zygote is False
+    (project / "harness.toml").write_text("[infra]\nzygote = false\n")
+    assert load_config(environ={}).infra.zygote is False
+    assert load_config(environ={"HARNESS_ZYGOTE": "true"}).infra.zygote is True
