@@ -678,7 +678,7 @@ class ConformanceChecker:
         self._invariants(label, [first, replay, a, b], result)
 
     def _invariants(self, label: str, answers: list[Sent], result: TargetResult) -> None:
-        kinds = self.settings.spec.conformance.invariant_ids
+        kinds = self.settings.service(self.service.name).idempotency.invariant_ids
         if not kinds or not self.settings.spec.invariants or not len(self.registry):
             return
         urls = {name: self.fleet.url(name) for name in self.fleet.manifest.services}
@@ -691,7 +691,10 @@ class ConformanceChecker:
                             ctx.remember(kind, body[field])
             if not any(ctx.known(kind) for kind in set(kinds.values())):
                 return
-            failed = [r for r in self.registry.check_all(ctx) if not r.ok]
+            results = self.registry.check_all(ctx)
+        failed = [r for r in results if not r.ok and not r.error]
+        # An invariant that could not be read is no evidence either way: said, not judged.
+        result.notes += [f"{label}: invariant {r}" for r in results if r.error]
         if failed:
             result.findings.append(
                 self._finding(

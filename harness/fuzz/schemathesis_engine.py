@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import requests
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.engine.run import PhaseName
@@ -256,8 +257,6 @@ class ServiceFuzzer:
 
 def _timed_out(error: BaseException | None) -> bool:
     """Whether a request error (or one it was raised from) is a read or connect timeout."""
-    import requests
-
     seen = 0
     while error is not None and seen < 10:
         if isinstance(error, TimeoutError | requests.exceptions.Timeout):
@@ -284,7 +283,7 @@ def _exemplars(recorder: Any) -> Iterator[Exemplar]:
             headers=clean_headers(dict(request.headers)),
             body=request.body,
             status=status,
-            location=_header(response.headers, "location"),
+            location=_header(getattr(response, "headers", None), "location"),
         )
 
 

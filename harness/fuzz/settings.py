@@ -140,6 +140,9 @@ class IdempotentOperationSpec(_Strict):
 class IdempotencySpec(_Strict):
     # Operations to check besides those whose OpenAPI declares the key header.
     operations: dict[OperationLabel, IdempotentOperationSpec] = Field(default_factory=dict)
+    # JSON fields of this service's idempotent answers -> the invariant id kind they name,
+    # e.g. {order_id: orders}: after the replays, the invariants check those resources.
+    invariant_ids: dict[str, str] = Field(default_factory=dict)
 
 
 class OperationSpec(_Strict):
@@ -183,9 +186,6 @@ class ConformanceSpec(_Strict):
     # fleet's Toxiproxy (needs `proxied: true`); null: whenever the fleet is proxied.
     backend_traffic: bool | None = None
     idempotency_header: str = "Idempotency-Key"
-    # JSON fields of idempotent answers -> the invariant id kind they are, e.g.
-    # {order_id: orders}: after the replays, the invariants check those resources.
-    invariant_ids: dict[str, str] = Field(default_factory=dict)
 
 
 class FuzzFile(_Strict):
