@@ -93,9 +93,7 @@ def markdown_summary(run: FuzzRun) -> str:
     machines = machine_table(run)
     if machines:
         blocks.append(machines)
-    notes = [
-        f"{r.target.id}: {note}" for r in run.results for note in r.notes if r.target.check
-    ]
+    notes = [f"{r.target.id}: {note}" for r in run.results for note in r.notes if r.target.check]
     if notes:
         blocks.append(
             markdown.details(
