@@ -69,6 +69,10 @@ def one_run(settings: Path | None, max_examples: int | None) -> dict[str, Any]:
         "check_seconds": round(sum(t["seconds"] for t in checks), 2),
         "check_findings": sum(len(t["findings"]) for t in checks),
         "machines": report.get("machines", []),
+        # Why a run failed (the checks and the machine share the run): the summary lines.
+        "failures": [
+            line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))
+        ][:10],
     }
 
 
