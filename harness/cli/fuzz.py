@@ -116,7 +116,7 @@ def fuzz(
                 replay = replay_command(
                     chosen,
                     services=[result.target.service],
-                    operations=[] if result.target.stateful else [result.target.operation],
+                    operations=[] if result.target.method is None else [result.target.operation],
                     max_examples=run.max_examples,
                 )
                 out.print(escape(describe_result(result, replay)))

@@ -18,6 +18,11 @@ run = session.run_all()          # run.new_findings, run.service_rates(), ...
 Stateful models of the fleet subclass :class:`FleetStateMachine` and run with
 :func:`run_machine` (the pytest plugin's ``fuzzer.run_machine``); after every step they
 check the invariants registered in :mod:`harness.invariants`.
+
+After a service's Schemathesis targets come the harness' own conformance checks
+(:mod:`harness.fuzz.conformance`): ``<service> auth`` (bad tokens refused with 401/403, and
+no byte on the service's outgoing edges meanwhile) and ``<service> idempotency``
+(Idempotency-Key replays, conflicts and concurrent duplicates).
 """
 
 from harness.fuzz.baseline import Baseline, BaselineEntry
@@ -40,7 +45,9 @@ from harness.fuzz.state_machine import (
     MachineFailed,
     MachineReport,
     NotSettled,
+    RuleCoverage,
     ServerError,
+    StepFailed,
     bind,
     eventually,
     run_machine,
@@ -69,9 +76,11 @@ __all__ = [
     "MachineReport",
     "NotSettled",
     "ReportFiles",
+    "RuleCoverage",
     "Seed",
     "ServerError",
     "ServiceTarget",
+    "StepFailed",
     "TargetResult",
     "bind",
     "describe_result",

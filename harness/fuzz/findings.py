@@ -65,6 +65,7 @@ class TargetResult:
     errors: list[str] = field(default_factory=list)  # the run itself failed somewhere
     skipped: str | None = None  # why nothing ran (e.g. no links for the stateful phase)
     token_setup: str | None = None  # shell line exporting $HARNESS_TOKEN, for replays
+    notes: list[str] = field(default_factory=list)  # what a check could not check, and why
 
     @property
     def new_findings(self) -> list[Finding]:
@@ -101,6 +102,7 @@ class TargetResult:
             "findings": [f.to_dict() for f in self.findings],
             "errors": self.errors,
             "skipped": self.skipped,
+            "notes": self.notes,
         }
 
 
@@ -163,7 +165,7 @@ class FuzzRun:
                 "cases": cases,
                 "seconds": round(seconds, 3),
                 "cases_per_second": round(cases / seconds, 1) if seconds else 0.0,
-                "operations": sum(not r.target.stateful for r in results),
+                "operations": sum(r.target.method is not None for r in results),
             }
         return rates
 

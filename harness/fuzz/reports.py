@@ -90,6 +90,17 @@ def markdown_summary(run: FuzzRun) -> str:
                 ]
             )
     blocks = [markdown.marker("harness:fuzz"), headline, seed, services]
+    machines = machine_table(run)
+    if machines:
+        blocks.append(machines)
+    notes = [f"{r.target.id}: {note}" for r in run.results for note in r.notes if r.target.check]
+    if notes:
+        blocks.append(
+            markdown.details(
+                "Conformance checks: what was not checked, and why",
+                markdown.bullet_list([markdown.cell(n) for n in notes]),
+            )
+        )
     if failures:
         blocks.append(markdown.table(["", "service", "operation", "check", "failure"], failures))
         details = "\n\n".join(
@@ -101,6 +112,41 @@ def markdown_summary(run: FuzzRun) -> str:
     if run.errors:
         blocks.append(markdown.bullet_list([markdown.cell(e) for e in run.errors]))
     return markdown.document(*blocks)
+
+
+def machine_table(run: FuzzRun) -> str | None:
+    """State machine runs: examples, and which rules and rule pairs they exercised."""
+    rows = []
+    for report in run.machines:
+        cover = report.get("coverage") or {}
+        if not cover:
+            continue
+        rows.append(
+            [
+                report["machine"],
+                report["runs"],
+                f"{cover['rules_exercised']}/{cover['rules']}",
+                f"{cover['pairs_exercised']}/{cover['pairs']} ({cover['pair_coverage']:.0%})",
+                ", ".join(cover["rules_missed"]) or "-",
+            ]
+        )
+    if not rows:
+        return None
+    table = markdown.table(
+        ["state machine", "examples", "rules", "consecutive rule pairs", "rules never run"],
+        rows,
+        align=["left", "right", "right", "right", "left"],
+    )
+    missed = [
+        f"{report['machine']}: {', '.join(report['coverage']['pairs_missed'][:40])}"
+        for report in run.machines
+        if report.get("coverage", {}).get("pairs_missed")
+    ]
+    if missed:
+        table += "\n\n" + markdown.details(
+            "Rule pairs never exercised", markdown.bullet_list([markdown.cell(m) for m in missed])
+        )
+    return table
 
 
 def write_reports(run: FuzzRun, directory: Path) -> ReportFiles:

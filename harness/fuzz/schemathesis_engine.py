@@ -27,10 +27,12 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import requests
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.engine.run import PhaseName
 
+from harness.fuzz.exemplars import Exemplar, Exemplars, clean_headers
 from harness.fuzz.findings import Finding, TargetResult
 from harness.fuzz.seeds import Seed
 from harness.fuzz.settings import FuzzSettings
@@ -41,6 +43,7 @@ _POSITIVE_DEFAULTS: list[int | str] = ["2xx", "3xx", 401, 403, 404, 409, 429, "5
 _GENERIC_REJECTIONS = {"400", "422"}
 _SENSITIVE_MARKERS = ["token", "secret", "password", "auth", "session", "passwd", "credential"]
 _FILTERED_AUTH = "-H 'Authorization: [Filtered]'"
+REQUEST_BOUND = "request_bound"
 TOKEN_HEADER = '-H "Authorization: Bearer $HARNESS_TOKEN"'
 
 
@@ -130,6 +133,8 @@ class ServiceFuzzer:
         self.seed = seed
         self.max_examples = max_examples
         self._schemas: dict[bool, Any] = {}
+        # Requests answered 2xx, for the conformance checks that run after these targets.
+        self.exemplars = Exemplars()
 
     def _schema(self, stateful: bool) -> Any:
         if stateful not in self._schemas:
@@ -177,6 +182,7 @@ class ServiceFuzzer:
         for event in stream:
             if isinstance(event, events.ScenarioFinished):
                 result.cases += len(event.recorder.cases)
+                self.exemplars.extend(_exemplars(event.recorder))
                 for finding in self._findings(event.recorder):
                     if finding.key not in seen:
                         seen.add(finding.key)
@@ -189,6 +195,11 @@ class ServiceFuzzer:
                     and phase.skip_reason is not None
                 ):
                     result.skipped = f"stateful phase skipped: {phase.skip_reason.display}"
+            elif isinstance(event, events.NonFatalError) and _timed_out(event.value):
+                finding = self._timeout(event)
+                if finding.key not in seen:
+                    seen.add(finding.key)
+                    result.findings.append(finding)
             elif isinstance(event, events.NonFatalError):
                 result.errors.append(f"{event.label}: {type(event.value).__name__}: {event.value}")
             elif isinstance(event, events.FatalError):
@@ -196,6 +207,21 @@ class ServiceFuzzer:
             elif isinstance(event, events.EngineFinished):
                 for failure in event.failures:
                     result.findings.append(self._finding(failure, "after_run", "", None, None))
+
+    def _timeout(self, event: Any) -> Finding:
+        """A request not answered within request_timeout: a hang is a finding, not an error."""
+        bound = self.settings.spec.request_timeout
+        curl = str(event.info.code_sample or "")
+        return Finding(
+            service=self.service.name,
+            operation=str(event.label),
+            check=REQUEST_BOUND,
+            code="HX-TIMEOUT",
+            title="Request not answered within the bound",
+            message=f"no answer within {bound:g} s (fuzz.yaml request_timeout): {event.value}",
+            curl=f"curl --max-time {bound:g} " + curl.removeprefix("curl ") if curl else "",
+            signature="RequestTimeout",
+        )
 
     def _findings(self, recorder: Any) -> Iterator[Finding]:
         for case_id, checks in recorder.checks.items():
@@ -227,3 +253,42 @@ class ServiceFuzzer:
             case_id=case_id,
             status=status if isinstance(status, int) else None,
         )
+
+
+def _timed_out(error: BaseException | None) -> bool:
+    """Whether a request error (or one it was raised from) is a read or connect timeout."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, TimeoutError | requests.exceptions.Timeout):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _exemplars(recorder: Any) -> Iterator[Exemplar]:
+    """The recorder's requests that were answered 2xx, by operation."""
+    for case_id, interaction in recorder.interactions.items():
+        response = getattr(interaction, "response", None)
+        status = getattr(response, "status_code", None)
+        node = recorder.cases.get(case_id)
+        if node is None or not isinstance(status, int) or not 200 <= status < 300:
+            continue
+        case = node.value
+        request = interaction.request
+        operation = getattr(case.operation, "label", None) or f"{case.method} {case.path}"
+        yield Exemplar(
+            operation=str(operation),
+            method=str(request.method).upper(),
+            url=str(request.uri),
+            headers=clean_headers(dict(request.headers)),
+            body=request.body,
+            status=status,
+            location=_header(getattr(response, "headers", None), "location"),
+        )
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return str(value[0] if isinstance(value, list | tuple) and value else value)
+    return None

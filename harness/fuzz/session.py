@@ -17,6 +17,7 @@ import httpx
 
 from harness.fleet.lifecycle import Fleet
 from harness.fuzz.baseline import Baseline
+from harness.fuzz.conformance import ConformanceChecker
 from harness.fuzz.errors import FuzzInputError
 from harness.fuzz.findings import FuzzRun, TargetResult
 from harness.fuzz.fleetenv import with_env
@@ -113,7 +114,7 @@ class FuzzSession:
             targets = [t for t in planned if t.operation in self.only_operations]
             if not targets:
                 wanted = ", ".join(self.only_operations)
-                known = ", ".join(sorted({t.operation for t in planned if not t.stateful}))
+                known = ", ".join(sorted({t.operation for t in planned if t.method is not None}))
                 raise FuzzInputError(f"no operation matches {wanted} (operations: {known})")
         self.targets = targets
         self.run_record.replay = replay_command(
@@ -125,7 +126,7 @@ class FuzzSession:
         return targets
 
     def replay_for(self, target: FuzzTarget) -> str:
-        operations = [] if target.stateful else [target.operation]
+        operations = [] if target.method is None else [target.operation]
         return replay_command(
             self.seed,
             services=[target.service],
@@ -133,17 +134,32 @@ class FuzzSession:
             max_examples=self.max_examples,
         )
 
-    def run(self, target: FuzzTarget) -> TargetResult:
-        fuzzer = self._fuzzers.get(target.service)
+    def _fuzzer(self, service: str) -> ServiceFuzzer:
+        fuzzer = self._fuzzers.get(service)
         if fuzzer is None:
             fuzzer = ServiceFuzzer(
-                self.services[target.service],
+                self.services[service],
                 self.settings,
                 seed=self.seed,
                 max_examples=self.max_examples,
             )
-            self._fuzzers[target.service] = fuzzer
-        result = fuzzer.run(target)
+            self._fuzzers[service] = fuzzer
+        return fuzzer
+
+    def run(self, target: FuzzTarget) -> TargetResult:
+        fuzzer = self._fuzzer(target.service)
+        if target.check is not None:
+            # After the service's Schemathesis targets, on the requests they saw succeed.
+            checker = ConformanceChecker(
+                self.fleet,
+                self.services[target.service],
+                self.settings,
+                fuzzer.exemplars,
+                self._http,
+            )
+            result = checker.run(target)
+        else:
+            result = fuzzer.run(target)
         result.findings = self.baseline.classify(result.findings)
         self.run_record.results.append(result)
         self.run_record.seconds += result.seconds

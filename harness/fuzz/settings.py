@@ -82,10 +82,67 @@ class TokenSpec(_Strict):
     field: str = "access_token"
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Algorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512"]
+
+
+class SigningSpec(_Strict):
+    """How the harness signs test tokens (expired, wrong audience...) with the service's key.
+
+    The key is read from the fuzz fleet's environment of the service (the manifest's ``env``
+    with fuzz.yaml's overrides): ``key_env`` names the variable holding an HS* secret,
+    ``key_file_env`` the one holding the path of an RS* private key (PEM).
+    """
+
+    algorithm: Algorithm = "HS256"
+    key_env: EnvName | None = None
+    key_file_env: EnvName | None = None
+    ttl: int = Field(default=300, ge=10)  # lifetime of the good tokens the harness signs
+    # How far in the past an expired token's `exp` is: beyond any clock-skew leeway.
+    expired_by: int = Field(default=3600, ge=60)
+    scope_claim: str = "scope"  # space-separated scopes (OAuth's `scope`)
+
+    def problems(self) -> Iterable[Problem]:
+        if (self.key_env is None) == (self.key_file_env is None):
+            yield Problem(("key_env",), "give exactly one of key_env (HS*) and key_file_env (RS*)")
+        elif self.algorithm.startswith("HS") != (self.key_env is not None):
+            wanted = "key_env" if self.algorithm.startswith("HS") else "key_file_env"
+            yield Problem(("algorithm",), f"{self.algorithm} needs {wanted}")
+
+
 class AuthSpec(_Strict):
     token: TokenSpec | None = None
     # A fixed token instead (e.g. from an environment variable the CI sets).
     bearer: str | None = None
+    signing: SigningSpec | None = None
+    # A public entry (a gateway): every operation must refuse a bad token, whether or not
+    # its OpenAPI still declares the scheme (a route that lost its guard loses it there too),
+    # except the token issuer and the operations listed in `public`.
+    entry: bool = False
+    public: list[OperationLabel] = Field(default_factory=list)
+    # Scopes an operation needs, besides those its OpenAPI security requirement lists.
+    scopes: dict[OperationLabel, list[str]] = Field(default_factory=dict)
+    # Also send tokens for another audience / issuer (the service must check them).
+    check_audience: bool = False
+    check_issuer: bool = False
+
+
+class IdempotentOperationSpec(_Strict):
+    # The answer to a known key with another body (default: 409, else 422, if documented).
+    conflict_status: int | None = Field(default=None, ge=400, le=499)
+    # The header a replayed answer carries (default: a documented 2xx header naming "replay").
+    replay_header: str | None = None
+    # A read that must not change when a replay is honoured, e.g. "GET /accounts/{account_id}";
+    # {name} comes from the first answer's JSON, else from the request body.
+    probe: OperationLabel | None = None
+
+
+class IdempotencySpec(_Strict):
+    # Operations to check besides those whose OpenAPI declares the key header.
+    operations: dict[OperationLabel, IdempotentOperationSpec] = Field(default_factory=dict)
+    # JSON fields of this service's idempotent answers -> the invariant id kind they name,
+    # e.g. {order_id: orders}: after the replays, the invariants check those resources.
+    invariant_ids: dict[str, str] = Field(default_factory=dict)
 
 
 class OperationSpec(_Strict):
@@ -95,10 +152,9 @@ class OperationSpec(_Strict):
 
 class ServiceSpec(_Strict):
     skip: Reason | None = None
-    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], EnvValue] = Field(
-        default_factory=dict
-    )
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     auth: AuthSpec | None = None
+    idempotency: IdempotencySpec = IdempotencySpec()
     checks: list[CheckName] = Field(default_factory=list)  # added to the defaults
     exclude_checks: dict[CheckName, Reason] = Field(default_factory=dict)
     operations: dict[OperationLabel, OperationSpec] = Field(default_factory=dict)
@@ -120,16 +176,30 @@ class MachineSpec(_Strict):
     steps: int = Field(default=10, ge=1)
 
 
+class ConformanceSpec(_Strict):
+    """The harness' own checks, run per service after Schemathesis' phases (on the requests
+    those answered 2xx): auth refusals, and Idempotency-Key replays."""
+
+    auth: bool = True
+    idempotency: bool = True
+    # Prove a refused request reached no backend with the per-edge byte counters of the
+    # fleet's Toxiproxy (needs `proxied: true`); null: whenever the fleet is proxied.
+    backend_traffic: bool | None = None
+    idempotency_header: str = "Idempotency-Key"
+
+
 class FuzzFile(_Strict):
     version: Literal[1]
     baseline: str = "baseline.json"
     max_examples: int = Field(default=100, ge=1)
-    request_timeout: float = Field(default=10.0, gt=0)
+    # Every fuzz request is bounded: one that takes longer is a finding (request_bound).
+    request_timeout: float = Field(default=5.0, gt=0)
     # Fuzzing injects no faults: without Toxiproxy on every edge each request takes one hop
     # less. True keeps the proxies (to fuzz under a fault applied by hand, say).
     proxied: bool = False
     stateful: StatefulSpec = StatefulSpec()
     machine: MachineSpec = MachineSpec()
+    conformance: ConformanceSpec = ConformanceSpec()
     checks: list[CheckName] = Field(default_factory=list)  # added to the defaults
     exclude_checks: dict[CheckName, Reason] = Field(default_factory=dict)
     invariants: list[str] = Field(default_factory=list)
@@ -139,6 +209,15 @@ class FuzzFile(_Strict):
     known_services: ClassVar[frozenset[str] | None] = None
 
     def problems(self) -> Iterable[Problem]:
+        if self.conformance.backend_traffic and not self.proxied:
+            yield Problem(
+                ("conformance", "backend_traffic"),
+                "needs proxied: true (the evidence is the traffic of the fleet's proxies)",
+            )
+        for name, service in self.services.items():
+            signing = service.auth.signing if service.auth is not None else None
+            for problem in signing.problems() if signing is not None else ():
+                yield Problem(("services", name, "auth", "signing", *problem.loc), problem.message)
         known = self.known_services
         if known is None:
             return

@@ -16,6 +16,8 @@ replay it, cancel it...) against a :class:`FleetClient`; the base class gives th
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 import shlex
@@ -27,10 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import httpx
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, settings, target
 from hypothesis import seed as hypothesis_seed
 from hypothesis.reporting import with_reporter
-from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, invariant
+from hypothesis.stateful import (
+    INITIALIZE_RULE_MARKER,
+    RULE_MARKER,
+    Rule,
+    RuleBasedStateMachine,
+    get_state_machine_test,
+    invariant,
+)
 
 from harness.fuzz.errors import FuzzError
 from harness.fuzz.seeds import Seed
@@ -59,6 +68,13 @@ class Call:
     path: str
     status: int
     seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.service} {self.path} -> {self.status}"
+
+
+class StepFailed(AssertionError):
+    """A rule's expectation did not hold: names the step, the service and the values."""
 
 
 def curl_line(method: str, url: str, headers: Mapping[str, str], body: Any) -> str:
@@ -186,6 +202,43 @@ def eventually(
 
 
 @dataclass
+class RuleCoverage:
+    """Which rules and which pairs of consecutive rules the examples exercised."""
+
+    rules: list[str] = field(default_factory=list)  # every rule of the machine
+    counts: dict[str, int] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def record(self, previous: str | None, rule: str) -> bool:
+        """Count one step; True when it exercised a pair never seen before."""
+        self.counts[rule] = self.counts.get(rule, 0) + 1
+        if previous is None:
+            return False
+        pair = (previous, rule)
+        new = pair not in self.pairs
+        self.pairs[pair] = self.pairs.get(pair, 0) + 1
+        return new
+
+    def missing_pairs(self) -> list[tuple[str, str]]:
+        return [(a, b) for a in self.rules for b in self.rules if (a, b) not in self.pairs]
+
+    def summary(self) -> dict[str, Any]:
+        exercised = [r for r in self.rules if self.counts.get(r)]
+        possible = len(self.rules) ** 2
+        covered = sum(1 for pair in self.pairs if pair[0] in self.rules and pair[1] in self.rules)
+        return {
+            "rules": len(self.rules),
+            "rules_exercised": len(exercised),
+            "rules_missed": [r for r in self.rules if not self.counts.get(r)],
+            "rule_counts": {r: self.counts.get(r, 0) for r in self.rules},
+            "pairs": possible,
+            "pairs_exercised": covered,
+            "pair_coverage": round(covered / possible, 3) if possible else 1.0,
+            "pairs_missed": [f"{a} -> {b}" for a, b in self.missing_pairs()],
+        }
+
+
+@dataclass
 class FleetBinding:
     """What a machine runs against: service URLs, tokens, which services to reset, invariants."""
 
@@ -197,6 +250,10 @@ class FleetBinding:
     timeout: float = 10.0
     runs: int = 0  # examples started (including the shrinker's)
     invariant_checks: int = 0  # once before the first step of each example, then per step
+    coverage: RuleCoverage = field(default_factory=RuleCoverage)
+    # The steps of the first example that failed, as it ran: the reproduction to report
+    # when Hypothesis cannot replay it (flaky data) and its shrunk sequence is empty.
+    first_failure: list[str] | None = None
 
     def reset_fleet(self, http: httpx.Client) -> None:
         for service in self.reset:
@@ -208,6 +265,19 @@ class FleetBinding:
                     "enabled, or leave it out of `reset`"
                 )
             response.raise_for_status()
+
+
+def _step_text(rule: str, arguments: Mapping[str, Any]) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    return f"state.{rule}({shown})"
+
+
+def _track(function: Callable[..., Any], name: str, initial: bool) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def step(self: FleetStateMachine, **arguments: Any) -> Any:
+        return self._run_step(function, name, arguments, initial=initial)
+
+    return step
 
 
 class FleetStateMachine(RuleBasedStateMachine):
@@ -224,7 +294,77 @@ class FleetStateMachine(RuleBasedStateMachine):
         binding.runs += 1
         self.client = FleetClient(binding.urls, tokens=binding.tokens, timeout=binding.timeout)
         self.facts = InvariantContext(binding.urls, http=self.client.http)
+        self.steps: list[str] = []  # this example's steps, as run
+        self._previous_rule: str | None = None
+        self._new_pairs = 0
         binding.reset_fleet(self.client.http)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every rule is wrapped once, where it is defined, to record what ran and to
+        name the step, the service and the request when one of its expectations fails."""
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            for marker, initial in ((RULE_MARKER, False), (INITIALIZE_RULE_MARKER, True)):
+                rule = getattr(member, marker, None)
+                if not isinstance(rule, Rule) or getattr(member, "_harness_tracked", False):
+                    continue
+                wrapped = _track(rule.function, name, initial)
+                new = Rule(
+                    targets=rule.targets,
+                    function=wrapped,
+                    arguments=rule.arguments,
+                    preconditions=rule.preconditions,
+                )
+                setattr(wrapped, marker, new)
+                wrapped._harness_tracked = True  # type: ignore[attr-defined]
+                setattr(cls, name, wrapped)
+
+    @classmethod
+    def rule_names(cls) -> list[str]:
+        """The machine's rules (not its initialize rules), by name."""
+        return sorted(
+            name
+            for name, member in inspect.getmembers(cls)
+            if isinstance(getattr(member, RULE_MARKER, None), Rule)
+        )
+
+    def _run_step(
+        self,
+        function: Callable[..., Any],
+        name: str,
+        arguments: Mapping[str, Any],
+        *,
+        initial: bool,
+    ) -> Any:
+        text = _step_text(name, arguments)
+        self.steps.append(text)
+        if not initial:
+            if self.fleet.coverage.record(self._previous_rule, name):
+                self._new_pairs += 1
+            self._previous_rule = name
+        calls_before = len(self.client.calls)
+        try:
+            return function(self, **arguments)
+        except StepFailed:
+            self._remember_failure()
+            raise
+        except AssertionError as exc:
+            self._remember_failure()
+            calls = self.client.calls[calls_before:]
+            raise StepFailed(_step_failure(len(self.steps), text, exc, calls)) from exc
+        except Exception:
+            self._remember_failure()
+            raise
+
+    def _remember_failure(self) -> None:
+        if self.fleet.first_failure is None:
+            self.fleet.first_failure = [f"state = {type(self).__name__}()", *self.steps]
+
+    def expect(self, actual: Any, expected: Any, what: str, *, service: str | None = None) -> None:
+        """Fail the step unless ``actual == expected``, naming what was compared."""
+        if actual != expected:
+            where = f"{service}: " if service else ""
+            raise AssertionError(f"{where}{what}: expected {expected!r}, actual {actual!r}")
 
     def remember(self, kind: str, *ids: str) -> None:
         """Make ids known to the invariants (they check what the model created)."""
@@ -236,7 +376,23 @@ class FleetStateMachine(RuleBasedStateMachine):
         self.fleet.registry.assert_all(self.facts, self.fleet.invariants)
 
     def teardown(self) -> None:
+        # Steer the search toward examples that exercise pairs of rules not seen yet.
+        target(float(self._new_pairs), label="new rule pairs")
         self.client.close()
+
+
+def _step_failure(number: int, step: str, error: AssertionError, calls: Sequence[Call]) -> str:
+    lines = [f"step {number}: {step}"]
+    message = str(error).strip() or type(error).__name__
+    lines += ["  " + line for line in message.splitlines()]
+    if calls:
+        last = calls[-1]
+        lines.append(f"  service: {last.service} (last request of the step: {last})")
+        if len(calls) > 1:
+            lines.append("  requests of the step: " + "; ".join(str(c) for c in calls))
+    else:
+        lines.append("  no request was made in this step")
+    return "\n".join(lines)
 
 
 def bind(machine: type[M], binding: FleetBinding) -> type[M]:
@@ -253,6 +409,7 @@ class MachineReport:
     runs: int
     invariant_checks: int
     seconds: float
+    coverage: dict[str, Any] = field(default_factory=dict)
 
 
 class MachineFailed(AssertionError):
@@ -263,7 +420,7 @@ class MachineFailed(AssertionError):
         self.seed = seed
         self.error = error
         self.steps = steps
-        sequence = "\n".join(f"    {line}" for line in steps) or "    (no steps were reported)"
+        sequence = "\n".join(f"    {line}" for line in steps)
         super().__init__(
             f"{machine} failed ({seed.describe()}):\n{_describe(error)}\n"
             f"Minimal failing sequence (shrunk):\n{sequence}"
@@ -287,7 +444,8 @@ def machine_settings(seed: Seed, *, max_examples: int, steps: int) -> settings:
         database=None,
         derandomize=seed.derandomize,
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
+        # target: hypothesis.target steers toward unexercised pairs of rules.
+        phases=[Phase.generate, Phase.target, Phase.shrink],
         print_blob=False,
     )
 
@@ -307,6 +465,8 @@ def run_machine(
         bound, settings=machine_settings(seed, max_examples=max_examples, steps=steps)
     )
     binding.runs = binding.invariant_checks = 0
+    binding.coverage = RuleCoverage(rules=machine.rule_names())
+    binding.first_failure = None
     reported: list[object] = []
     began = time.perf_counter()
     try:
@@ -318,14 +478,31 @@ def run_machine(
         # Hypothesis attaches the minimal sequence to the error as notes (older versions
         # reported it instead): take it from wherever it is.
         notes = [str(note) for note in getattr(exc, "__notes__", [])]
-        raise MachineFailed(machine.__name__, seed, exc, _steps([*reported, *notes])) from exc
+        sequence = _steps([*reported, *notes])
+        if not any(_STEP.match(line) for line in sequence):
+            # Hypothesis could not replay the failure (flaky data, or an error outside the
+            # steps): report the failing example as it first ran, never an empty sequence.
+            first: list[str] = binding.first_failure or []
+            sequence = [
+                *(first or ["(the failure happened before any step ran)"]),
+                f"(as first run: Hypothesis could not shrink or replay it: {type(exc).__name__})",
+            ]
+        raise MachineFailed(machine.__name__, seed, _cause(exc), sequence) from exc
     return MachineReport(
         machine.__name__,
         seed.value,
         binding.runs,
         binding.invariant_checks,
         time.perf_counter() - began,
+        binding.coverage.summary(),
     )
+
+
+def _cause(error: BaseException) -> BaseException:
+    """The step's own failure inside Hypothesis' flaky wrappers (exception groups)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 _STEP = re.compile(r"^(?:[\w, ]+ = )?state[.( =]")

@@ -22,6 +22,10 @@ from harness.fuzz.settings import FuzzSettings, TokenSpec
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
 STATEFUL = "stateful"
+# The harness' own checks, one target each per service, after its Schemathesis targets.
+AUTH = "auth"
+IDEMPOTENCY = "idempotency"
+CONFORMANCE = (AUTH, IDEMPOTENCY)
 
 
 class RunningFleet(Protocol):
@@ -34,19 +38,23 @@ class RunningFleet(Protocol):
 
 @dataclass(frozen=True, order=True)
 class FuzzTarget:
-    """One unit of a fuzz run, and one pytest item: an operation, or a service's stateful phase."""
+    """One unit of a fuzz run, and one pytest item: an operation, a service's stateful
+    phase, or one of the harness' conformance checks over a service (``check``)."""
 
     service: str
-    method: str | None = None  # None: the stateful phase over the whole service
+    method: str | None = None  # None: the stateful phase (or a check) over the whole service
     path: str | None = None
+    check: str | None = None  # "auth" or "idempotency"
 
     @property
     def stateful(self) -> bool:
-        return self.method is None
+        return self.method is None and self.check is None
 
     @property
     def operation(self) -> str:
-        """``GET /stock/{sku}`` (Schemathesis' label), or ``stateful``."""
+        """``GET /stock/{sku}`` (Schemathesis' label), ``stateful``, ``auth``..."""
+        if self.check is not None:
+            return self.check
         return STATEFUL if self.method is None else f"{self.method} {self.path}"
 
     @property
@@ -182,4 +190,82 @@ def plan_targets(services: Iterable[ServiceTarget], settings: FuzzSettings) -> l
         targets += operations
         if settings.spec.stateful.enabled and operations:
             targets.append(FuzzTarget(service.name))
+        if not operations:
+            continue
+        conformance = settings.spec.conformance
+        if conformance.auth and secured_operations(service, settings):
+            targets.append(FuzzTarget(service.name, check=AUTH))
+        if conformance.idempotency and idempotent_operations(service, settings):
+            targets.append(FuzzTarget(service.name, check=IDEMPOTENCY))
     return targets
+
+
+def _operation(document: Mapping[str, Any], method: str, path: str) -> Mapping[str, Any]:
+    item = document.get("paths", {}).get(path, {})
+    found = item.get(method.lower(), {}) if isinstance(item, Mapping) else {}
+    return found if isinstance(found, Mapping) else {}
+
+
+def required_scopes(service: ServiceTarget, settings: FuzzSettings, label: str) -> list[str]:
+    """Scopes an operation needs: its OpenAPI security requirement's, and fuzz.yaml's."""
+    method, _, path = label.partition(" ")
+    operation = _operation(service.document, method, path)
+    security = operation.get("security", service.document.get("security", []))
+    scopes: list[str] = []
+    for requirement in security or []:
+        for listed in requirement.values() if isinstance(requirement, Mapping) else ():
+            scopes += [str(s) for s in listed or [] if str(s) not in scopes]
+    auth = settings.service(service.name).auth
+    if auth is not None:
+        scopes += [s for s in auth.scopes.get(label, []) if s not in scopes]
+    return scopes
+
+
+def secured_operations(service: ServiceTarget, settings: FuzzSettings) -> list[str]:
+    """Operations that must refuse a bad token: those whose OpenAPI security requirement
+    names a scheme, or, for a service fuzz.yaml names a public entry, every operation but
+    its token issuer and the ones it lists as public. Skipped operations are left out."""
+    spec = settings.service(service.name)
+    auth = spec.auth
+    entry = auth is not None and auth.entry
+    public = set(auth.public) if auth is not None else set()
+    if service.token_path is not None:
+        public.add(f"POST {service.token_path}")
+    top = service.document.get("security")
+    found = []
+    for method, path in service.operations():
+        label = f"{method} {path}"
+        op = spec.operations.get(label)
+        if (op is not None and op.skip) or label in public:
+            continue
+        security = _operation(service.document, method, path).get("security", top)
+        declared = any(bool(req) for req in security or [] if isinstance(req, Mapping))
+        if declared or entry:
+            found.append(label)
+    return found
+
+
+def declared_header(operation: Mapping[str, Any], name: str) -> bool:
+    return any(
+        isinstance(p, Mapping)
+        and p.get("in") == "header"
+        and str(p.get("name", "")).lower() == name.lower()
+        for p in operation.get("parameters", [])
+    )
+
+
+def idempotent_operations(service: ServiceTarget, settings: FuzzSettings) -> list[str]:
+    """Operations that declare the Idempotency-Key header, and those fuzz.yaml names."""
+    spec = settings.service(service.name)
+    header = settings.spec.conformance.idempotency_header
+    found = []
+    for method, path in service.operations():
+        label = f"{method} {path}"
+        op = spec.operations.get(label)
+        if op is not None and op.skip:
+            continue
+        if label in spec.idempotency.operations or declared_header(
+            _operation(service.document, method, path), header
+        ):
+            found.append(label)
+    return found

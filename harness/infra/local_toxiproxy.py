@@ -60,6 +60,9 @@ class LocalToxiproxy:
             self.endpoint.host,
             "-port",
             str(self.endpoint.port),
+            # Per-proxy byte counters (GET /metrics): fuzzing's evidence that a refused
+            # request reached no backend (harness/fuzz/traffic.py).
+            "-proxy-metrics",
         ]
         if seed is not None:
             # Toxicity and jitter draw from this generator: a seed makes runs repeatable.

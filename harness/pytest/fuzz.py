@@ -341,9 +341,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"{state.seed.describe()}; replay with: pytest --fuzz --fuzz-seed {state.seed.value}"
     )
     for report in state.machines:
+        cover = report.coverage
+        pairs = (
+            f"; rules {cover['rules_exercised']}/{cover['rules']}, consecutive rule pairs "
+            f"{cover['pairs_exercised']}/{cover['pairs']}"
+            if cover
+            else ""
+        )
         terminalreporter.write_line(
             f"state machine {report.machine}: {report.runs} runs, "
-            f"{report.invariant_checks} invariant checks in {report.seconds:.1f} s"
+            f"{report.invariant_checks} invariant checks in {report.seconds:.1f} s{pairs}"
         )
     for path in state.reports:
         terminalreporter.write_line(f"report: {path}")

@@ -178,7 +178,9 @@ class FleetModel(FleetStateMachine):
         amount = quantity * price
         expected = self.model.predict(sku, quantity, account, amount)
         settled = self.settle(first["order_id"])
-        assert settled["status"] == expected, (expected, settled)
+        self.expect(
+            settled["status"], expected, f"order {first['order_id']} status", service="orders"
+        )
         placed = Placed(
             first["order_id"], key, body, first, expected, sku, quantity, account, amount
         )
@@ -199,9 +201,14 @@ class FleetModel(FleetStateMachine):
         response = self.client.post(
             "gateway", "/api/orders", json_body=order.body, headers={"Idempotency-Key": order.key}
         )
-        assert response.status_code == 202, response.text
-        assert response.json() == order.first
-        assert self.settle(order.order_id)["status"] == order.status
+        self.expect(response.status_code, 202, "replay status", service="gateway")
+        self.expect(response.json(), order.first, "replay body", service="gateway")
+        self.expect(
+            self.settle(order.order_id)["status"],
+            order.status,
+            "status after replay",
+            service="orders",
+        )
 
     @rule(order=orders, extra=st.integers(1, 2))
     def conflicting_replay(self, order: Placed, extra: int) -> None:
@@ -213,8 +220,10 @@ class FleetModel(FleetStateMachine):
         response = self.client.post(
             "gateway", "/api/orders", json_body=body, headers={"Idempotency-Key": order.key}
         )
-        assert response.status_code == 409, response.text
-        assert response.json()["code"] == "idempotency_conflict"
+        self.expect(response.status_code, 409, "same key, other body", service="gateway")
+        self.expect(
+            response.json()["code"], "idempotency_conflict", "problem code", service="gateway"
+        )
 
     @rule(order=orders)
     def cancel(self, order: Placed) -> None:
@@ -254,7 +263,9 @@ class FleetModel(FleetStateMachine):
             lambda: self.submit(body, keys[0]), lambda: self.submit(body, keys[1])
         )
         ends = [self.settle(first["order_id"])["status"] for first in firsts]
-        assert sorted(ends) == ["COMPENSATED", "CONFIRMED"], ends
+        self.expect(
+            sorted(ends), ["COMPENSATED", "CONFIRMED"], "race for the last unit", service="orders"
+        )
         placed = [
             Placed(first["order_id"], key, body, first, end, sku, 1, account, price)
             for first, key, end in zip(firsts, keys, ends, strict=True)
@@ -269,7 +280,12 @@ class FleetModel(FleetStateMachine):
         response = self.client.get("gateway", f"/api/orders/{order.order_id}")
         assert response.status_code == 200, response.text
         seen = response.json()
-        assert (seen["status"], seen["amount_cents"]) == (order.status, order.amount)
+        self.expect(
+            (seen["status"], seen["amount_cents"]),
+            (order.status, order.amount),
+            f"order {order.order_id} (status, amount)",
+            service="orders",
+        )
         saga = self.client.get("gateway", f"/api/orders/{order.order_id}/saga").json()
         steps = {step["name"]: step["status"] for step in saga["steps"]}
         if order.status in ("CONFIRMED", "CANCELLED"):
@@ -279,18 +295,23 @@ class FleetModel(FleetStateMachine):
     def read_stock(self, sku: str) -> None:
         stock = self.client.get("gateway", f"/api/stock/{sku}").json()
         model = self.model.stock[sku]
-        assert (stock["available"], stock["reserved"], stock["sold"], stock["received"]) == (
-            model.available,
-            0,
-            model.sold,
-            model.received,
+        self.expect(
+            (stock["available"], stock["reserved"], stock["sold"], stock["received"]),
+            (model.available, 0, model.sold, model.received),
+            f"stock of {sku} (available, reserved, sold, received)",
+            service="inventory",
         )
 
     @rule(account=st.sampled_from(ACCOUNTS))
     def read_account(self, account: str) -> None:
         seen = self.client.get("gateway", f"/api/accounts/{account}").json()
         model = self.model.accounts[account]
-        assert (seen["balance_cents"], seen["credited_cents"]) == (model.balance, model.credited)
+        self.expect(
+            (seen["balance_cents"], seen["credited_cents"]),
+            (model.balance, model.credited),
+            f"account {account} (balance, credited)",
+            service="payments",
+        )
 
 
 def test_the_fleet_keeps_its_invariants(fuzzer: Fuzzer) -> None:
@@ -298,3 +319,6 @@ def test_the_fleet_keeps_its_invariants(fuzzer: Fuzzer) -> None:
     # Every example ran (none was lost to a health check or an exhausted search space).
     assert report.runs >= fuzzer.settings.spec.machine.max_examples
     assert report.invariant_checks > report.runs
+    # Which rules and consecutive pairs of rules ran is reported (fuzz.md, terminal summary).
+    assert report.coverage["rules"] == len(FleetModel.rule_names())
+    assert report.coverage["pairs_exercised"] > 0

@@ -54,13 +54,15 @@ def test_planted_bugs_are_found_with_reproductions(start_fleet: StartFleet, tmp_
     session, run = fuzz(fleet, tmp_path)
 
     assert not run.passed
-    # One item per operation and one for the stateful phase, all from the OpenAPI.
+    # One item per operation, one for the stateful phase and one for the auth conformance
+    # check (the OpenAPI declares a bearer scheme), all from the OpenAPI.
     assert [r.target.id for r in run.results] == [
         "notes POST /auth/token",
         "notes POST /notes",
         "notes GET /notes/{note_id}",
         "notes DELETE /notes/{note_id}",
         "notes stateful",
+        "notes auth",
     ]
 
     crash = only(run.new_findings, "not_a_server_error")
@@ -117,7 +119,8 @@ def test_the_baseline_lets_only_new_failures_fail(start_fleet: StartFleet, tmp_p
     fleet = start_fleet({"notes": app_service("notes", env={"BUGS": "server_error,ignored_auth"})})
     _, worse = fuzz(fleet, tmp_path, baseline=Baseline.load(known.path or Path()))
     assert not worse.passed
-    assert {f.check for f in worse.new_findings} == {"ignored_auth"}
+    # Schemathesis' ignored_auth, and the harness' own auth check (the token variants).
+    assert {f.check for f in worse.new_findings} == {"ignored_auth", "auth_conformance"}
 
 
 def test_one_seed_replays_one_operation(start_fleet: StartFleet, tmp_path: Path) -> None:
