@@ -16,6 +16,7 @@ from harness.cli.fleet import fleet_app
 from harness.cli.fuzz import fuzz
 from harness.cli.gameday import gameday
 from harness.cli.load import load
+from harness.cli.matrix import faults_app
 
 __all__ = ["app"]
 
@@ -31,6 +32,7 @@ app.command("load")(load)
 app.command("fuzz")(fuzz)
 app.command("can-i-deploy")(can_i_deploy)
 app.command("gameday")(gameday)
+app.add_typer(faults_app, name="faults")
 
 
 if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly

@@ -54,6 +54,9 @@ class LocalToxiproxy:
             self.endpoint.host,
             "-port",
             str(self.endpoint.port),
+            # Per-proxy byte counters on /metrics: the fault matrix reads them to prune the
+            # edges a workload never used (harness.matrix.usage).
+            "-proxy-metrics",
         ]
         if seed is not None:
             # Toxicity and jitter draw from this generator: a seed makes runs repeatable.
