@@ -37,6 +37,7 @@ from harness.yamlsource import Problem, file_beside, load_model
 
 __all__ = [
     "EXPECTATIONS_FILE",
+    "WORKLOAD_SUFFIX",
     "CellExpectation",
     "EdgeExpectations",
     "Expectations",
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 EXPECTATIONS_FILE = "expectations.yaml"
+# Probe workloads kept beside the game-days end so, and `pytest --chaos` leaves them out.
+WORKLOAD_SUFFIX = ".workload.yaml"
 Expect = Literal["hold", "degrade", "fail"]
 
 

@@ -141,6 +141,8 @@ class MatrixResult:
     ended_at: float
     boot_seconds: float | None = None
     error: str | None = None
+    # check -> the cell after which it did not pass again (left out of the later cells)
+    dropped: dict[str, str] = field(default_factory=dict)
     not_restored: list[str] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
@@ -205,6 +207,7 @@ class MatrixResult:
             "edges": self.edges,
             "pruned": self.pruned,
             "pruning": self.pruning,
+            "dropped_checks": self.dropped,
             "clean": [c.to_json() for c in self.clean_checks],
             "coverage": {
                 "overall": overall.to_json(),

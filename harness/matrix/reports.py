@@ -106,6 +106,11 @@ def render_markdown(result: MatrixResult) -> str:
         if c.ran and (c.status is not Status.HELD or c.changed)
     ]
     pruned = [f"{markdown.code(e)}: {why}" for e, why in result.pruned.items()]
+    dropped = [
+        f"{markdown.code(check)}: did not pass again after {markdown.code(cell)}; "
+        "left out of the cells after it"
+        for check, cell in result.dropped.items()
+    ]
     return markdown.document(
         markdown.marker(f"harness:matrix:{result.fleet}"),
         f"## Fault matrix: {result.fleet}",
@@ -117,6 +122,11 @@ def render_markdown(result: MatrixResult) -> str:
         ),
         markdown.details("Evidence per cell", markdown.bullet_list(evidence), open_=not result.ok)
         if evidence
+        else "",
+        markdown.details(
+            f"Checks dropped ({len(dropped)})", markdown.bullet_list(dropped), open_=True
+        )
+        if dropped
         else "",
         markdown.details(
             f"Pruned edges ({len(pruned)}) — {result.pruning}", markdown.bullet_list(pruned)

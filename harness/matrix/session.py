@@ -179,6 +179,9 @@ class _Matrix:
         self.pruned: dict[str, str] = {}
         self.pruning = "off (--no-prune)" if not plan.prune else ""
         self.clean: WorkloadRun | None = None
+        # Checks that did not pass again after a cell: left out of the later cells (they
+        # would fail in each for that cell's sake, and wait out the recovery bound).
+        self.dropped: dict[str, str] = {}
 
     def emit(self, kind: str, **data: Any) -> None:
         if self.progress is not None:
@@ -239,12 +242,17 @@ class _Matrix:
     def run_cells(self, passing: list[str]) -> None:
         assert self.fleet is not None
         urls = {name: svc.url for name, svc in self.fleet.services.items()}
-        self.answers = ProbeRunner(
-            urls=urls,
-            registry=self.registry,
-            variables={"run_id": uuid.uuid4().hex[:8]},
-            context=InvariantContext(urls),
-        )
+        if isinstance(self.workload, ProbeWorkload):
+            # The declared answers are written like the workload's checks: same variables
+            # (the token and ids its setup saved).
+            self.answers = self.workload.probes
+        else:
+            self.answers = ProbeRunner(
+                urls=urls,
+                registry=self.registry,
+                variables={"run_id": uuid.uuid4().hex[:8]},
+                context=InvariantContext(urls),
+            )
         todo = [Cell(edge, fault) for edge in self.plan.edges for fault in self.plan.faults]
         runnable = [c for c in todo if c.edge not in self.pruned]
         if not runnable:
@@ -266,7 +274,17 @@ class _Matrix:
                 )
                 continue
             self.emit("cell", cell=cell.id, n=number, of=len(todo), state="start")
-            result = self.run_cell(cell, expectation, passing)
+            live = [check for check in passing if check not in self.dropped]
+            if not live:
+                raise MatrixError(
+                    "no check left to judge with: every one did not recover after a cell ("
+                    + "; ".join(f"{c}: after {why}" for c, why in self.dropped.items())
+                    + ")"
+                )
+            result = self.run_cell(cell, expectation, live)
+            if result.recovered_after_s is None and result.ran:
+                for finding in result.findings:
+                    self.dropped.setdefault(finding.id, cell.id)
             self.cells.append(result)
             self.emit(
                 "cell",
@@ -326,6 +344,10 @@ class _Matrix:
         findings = run.failed_of(passing)
         recovered_after, left = self.recover([f.id for f in findings])
         status, reason = _judge(expectation, findings, answer_ok, left, self.plan.expectations)
+        if left:
+            findings = [f for f in findings if f.id in left] + [
+                f for f in findings if f.id not in left
+            ]
         ids = [rid for f in findings for rid in f.request_ids]
         return CellResult(
             cell,
@@ -364,7 +386,7 @@ class _Matrix:
     def close(self) -> None:
         if self.usage is not None:
             self.usage.close()
-        if self.answers is not None:
+        if self.answers is not None and not isinstance(self.workload, ProbeWorkload):
             self.answers.close()
 
 
@@ -479,6 +501,7 @@ def run_matrix(
         pruned=matrix.pruned if matrix is not None else {},
         pruning=matrix.pruning if matrix is not None else "",
         clean_checks=list(matrix.clean.checks.values()) if matrix and matrix.clean else [],
+        dropped=matrix.dropped if matrix is not None else {},
         started_at=started,
         ended_at=time.time(),
         boot_seconds=boot,
