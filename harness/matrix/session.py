@@ -19,12 +19,13 @@ import fnmatch
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.chaos.checks import ProbeRunner
+from harness.chaos.checks import CheckResult, ProbeRunner
 from harness.chaos.rollback import Rollback
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecIssue
@@ -182,6 +183,7 @@ class _Matrix:
         # Checks that did not pass again after a cell: left out of the later cells (they
         # would fail in each for that cell's sake, and wait out the recovery bound).
         self.dropped: dict[str, str] = {}
+        self.asking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matrix-answer")
 
     def emit(self, kind: str, **data: Any) -> None:
         if self.progress is not None:
@@ -314,12 +316,18 @@ class _Matrix:
         run: WorkloadRun | None = None
         try:
             fault.inject()
-            run = self.workload.run(cell.id, only=passing)
+            asked: Future[CheckResult] | None = None
             if expectation is not None and expectation.answer is not None:
                 probe = self.plan.expectations.answers[expectation.answer]
                 if expectation.expect == "fail":
                     probe = probe.model_copy(update={"expect_status": [expectation.status]})
-                checked = self.answers.run(probe, "during", 0.0)
+                # Asked while the workload runs: a bounded failure (retries spent) takes
+                # seconds, and the two need not wait for each other.
+                asked = self.asking.submit(self.answers.run, probe, "during", 0.0)
+            run = self.workload.run(cell.id, only=passing)
+            if asked is not None:
+                assert expectation is not None
+                checked = asked.result()
                 answer_ok = checked.ok
                 answer_text = f"{expectation.answer}: " + (
                     "as declared"
@@ -384,6 +392,7 @@ class _Matrix:
             time.sleep(_RECOVERY_POLL)
 
     def close(self) -> None:
+        self.asking.shutdown(wait=True)
         if self.usage is not None:
             self.usage.close()
         if self.answers is not None and not isinstance(self.workload, ProbeWorkload):
