@@ -45,7 +45,7 @@ def _progress(event: dict[str, Any]) -> None:
 
 def render(result: Any) -> Table:
     table = Table(title=f"fault matrix: {result.fleet}", show_lines=False)
-    table.add_column("edge")
+    table.add_column("edge", no_wrap=True)
     for fault in result.fault_classes:
         table.add_column(fault, justify="center")
     for edge in result.edges:
