@@ -61,6 +61,7 @@ class CellResult:
     seconds: float = 0.0
     request_ids: list[str] = field(default_factory=list)
     scenario: str | None = None  # the generated game-day reproducing a broken cell
+    error: bool = False  # could not be run (the fault not injected, ...): fails the run
 
     @property
     def expected_status(self) -> Status:
@@ -102,6 +103,7 @@ class CellResult:
             "seconds": round(self.seconds, 3),
             "request_ids": self.request_ids,
             "scenario": self.scenario,
+            "error": self.error,
         }
 
 
@@ -154,7 +156,7 @@ class MatrixResult:
             self.error is None
             and not self.not_restored
             and any(c.ran for c in self.cells)
-            and not any(c.changed for c in self.cells)
+            and not any(c.changed or c.error for c in self.cells)
         )
 
     @property
@@ -163,6 +165,11 @@ class MatrixResult:
             return self.error
         if self.not_restored:
             return "not restored: " + "; ".join(self.not_restored)
+        errors = [c for c in self.cells if c.error]
+        if errors:
+            return f"{len(errors)} cell(s) could not run: " + "; ".join(
+                f"{c.cell.id}: {c.reason}" for c in errors
+            )
         changed = [c for c in self.cells if c.changed]
         if changed:
             return f"{len(changed)} cell(s) not as expected: " + ", ".join(

@@ -184,7 +184,9 @@ def junit_suite(result: MatrixResult) -> junit.Suite:
     cases = []
     for c in result.cells:
         case = junit.Case(name=c.cell.id, classname=f"matrix.{c.cell.edge}", time_s=c.seconds)
-        if c.status is Status.SKIPPED:
+        if c.error:
+            case = junit.Case(case.name, case.classname, c.seconds, error=c.reason)
+        elif c.status is Status.SKIPPED:
             case = junit.Case(case.name, case.classname, c.seconds, skipped=c.reason)
         elif c.changed:
             case = junit.Case(

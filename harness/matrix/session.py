@@ -342,6 +342,7 @@ class _Matrix:
                 fault.description,
                 reason=f"not run: {type(exc).__name__}: {exc}",
                 seconds=time.monotonic() - began,
+                error=True,
             )
         finally:
             with contextlib.suppress(Exception):

@@ -118,3 +118,19 @@ def test_coverage_counts_held_or_degraded_as_expected_and_its_delta(tmp_path: Pa
     assert delta["changed_cells"] == [
         {"edge": "c->d", "fault": "down", "was": "held", "now": "broken"}
     ]
+
+
+def test_a_cell_that_could_not_run_fails_the_run_a_pruned_one_does_not() -> None:
+    def result(*cells: CellResult) -> MatrixResult:
+        return MatrixResult("f", "w", list(cells), ["down"], ["a->b"], {}, "", [], 0.0, 1.0)
+
+    held = CellResult(Cell("a->b", "down"), Status.HELD, None)
+    pruned = CellResult(Cell("a->c", "down"), Status.SKIPPED, None, reason="pruned: unused")
+    broken_run = CellResult(
+        Cell("a->d", "down"), Status.SKIPPED, None, reason="not run: x", error=True
+    )
+    assert result(held, pruned).ok
+    assert not result(held, pruned, broken_run).ok
+    assert "could not run" in result(held, broken_run).reason
+    # Zero work is no pass: nothing ran.
+    assert not result(pruned).ok
