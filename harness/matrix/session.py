@@ -47,6 +47,7 @@ from harness.matrix.expectations import (
 from harness.matrix.outcome import Cell, CellResult, MatrixResult, Status
 from harness.matrix.usage import EdgeTraffic, EdgeUsage
 from harness.matrix.workload import (
+    CLEAN_RUN,
     ProbeWorkload,
     ProbeWorkloadSpec,
     Workload,
@@ -202,9 +203,9 @@ class _Matrix:
         self.emit("phase", phase="clean run")
         if self.fleet is not None:
             self.on_fleet(self.fleet)
-            self.clean = self.workload.run("clean")
+            self.clean = self.workload.run(CLEAN_RUN)
         else:
-            self.clean = self.workload.run("clean", on_fleet=self.on_fleet)
+            self.clean = self.workload.run(CLEAN_RUN, on_fleet=self.on_fleet)
         if self.fleet is None:
             self.fleet = self.workload.fleet
         if self.fleet is None:

@@ -45,6 +45,7 @@ from harness.matrix.errors import MatrixError, WorkloadError
 from harness.yamlsource import Problem, load_model
 
 __all__ = [
+    "CLEAN_RUN",
     "CheckOutcome",
     "OnFleet",
     "ProbeWorkload",
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 OnFleet = Callable[[Fleet], None]
+CLEAN_RUN = "clean"  # the label of the run without a fault
 
 
 @dataclass(frozen=True)

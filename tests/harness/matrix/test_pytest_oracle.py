@@ -84,6 +84,7 @@ def test_a_caller_that_swallows_a_reset_is_found_by_the_functional_tests(tmp_pat
     assert finding["id"] == "test_pay.py::test_a_payment_is_charged_at_the_callee_or_refused"
     assert "b recorded no charge" in finding["message"]
     assert [c["passed"] for c in report["clean"]] == [True, True]
+    assert "2 passed" in done.stdout  # the clean run is reported as any pytest run
     # The other test never reaches a->c, nor does this one: pruned, with the evidence.
     assert "a->c" in report["pruned"]
     assert "matrix pruned a->c" in done.stdout
