@@ -285,7 +285,7 @@ class _Matrix:
                     + ")"
                 )
             result = self.run_cell(cell, expectation, live)
-            if result.recovered_after_s is None and result.ran:
+            if result.recovered_after_s is None and result.ran and not result.error:
                 for finding in result.findings:
                     self.dropped.setdefault(finding.id, cell.id)
             self.cells.append(result)
@@ -328,13 +328,18 @@ class _Matrix:
             run = self.workload.run(cell.id, only=passing)
             if asked is not None:
                 assert expectation is not None
-                checked = asked.result()
-                answer_ok = checked.ok
-                answer_text = f"{expectation.answer}: " + (
-                    "as declared"
-                    if checked.ok
-                    else f"{checked.observed} (expected {checked.expected})"
-                )
+                try:
+                    checked = asked.result()
+                except Exception as exc:  # a template the workload cannot fill, say
+                    answer_ok = False
+                    answer_text = f"{expectation.answer}: not asked ({type(exc).__name__}: {exc})"
+                else:
+                    answer_ok = checked.ok
+                    answer_text = f"{expectation.answer}: " + (
+                        "as declared"
+                        if checked.ok
+                        else f"{checked.observed} (expected {checked.expected})"
+                    )
         except HarnessError as exc:
             return CellResult(
                 cell,
@@ -354,10 +359,7 @@ class _Matrix:
         findings = run.failed_of(passing)
         recovered_after, left = self.recover([f.id for f in findings])
         status, reason = _judge(expectation, findings, answer_ok, left, self.plan.expectations)
-        if left:
-            findings = [f for f in findings if f.id in left] + [
-                f for f in findings if f.id not in left
-            ]
+
         ids = [rid for f in findings for rid in f.request_ids]
         return CellResult(
             cell,
@@ -374,6 +376,8 @@ class _Matrix:
         )
 
     def recover(self, failed: list[str]) -> tuple[float | None, list[str]]:
+        """(seconds until recovered, or None; the checks still failing, with what the
+        last attempt said)."""
         """Wait until every service is ready and the checks that failed pass again."""
         assert self.fleet is not None
         bound = float(self.plan.expectations.defaults.recovery)
@@ -386,11 +390,12 @@ class _Matrix:
             return 0.0, []
         while True:
             again = self.workload.run("recovery", only=left)
-            left = [c.id for c in again.failed_of(left)]
+            still = again.failed_of(left)
+            left = [c.id for c in still]
             if not left:
                 return time.monotonic() - began, []
             if time.monotonic() - began > bound:
-                return None, left
+                return None, [f"{c.id} ({c.message[:300]})" for c in still]
             time.sleep(_RECOVERY_POLL)
 
     def close(self) -> None:

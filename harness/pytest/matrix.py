@@ -46,6 +46,18 @@ def _message(reports: list[pytest.TestReport]) -> str:
     return ""
 
 
+class _Towards:
+    """The item's own collectors without the item: tearing down "towards" it finalizes the
+    item's function-scoped fixtures and keeps the rest (when an item runs again right after
+    itself; pytest's teardown reads only ``listchain()`` of the next item)."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.item = item
+
+    def listchain(self) -> list[Any]:
+        return self.item.listchain()[:-1]
+
+
 class PytestWorkload:
     """The selected items, run again and again in this session."""
 
@@ -77,7 +89,9 @@ class PytestWorkload:
             for index, item in enumerate(chosen):
                 # The last item tears down towards the first: what the whole selection
                 # shares (the fleet) stays up for the next run.
-                following = chosen[index + 1] if index + 1 < len(chosen) else self.items[0]
+                following: Any = chosen[index + 1] if index + 1 < len(chosen) else self.items[0]
+                if following is item:
+                    following = _Towards(item)
                 t0 = time.monotonic()
                 # The clean run is reported as pytest reports any run (the terminal, JUnit,
                 # the session's failure count); the cells' runs are the matrix's to report.
