@@ -27,6 +27,7 @@ from harness.chaos.scenario import load_scenario  # noqa: E402
 from harness.chaos.session import run_gameday  # noqa: E402
 from harness.config import load_config  # noqa: E402
 from harness.fleet.launch import launch_from_config  # noqa: E402
+from harness.matrix.expectations import EXPECTATIONS_FILE, WORKLOAD_SUFFIX  # noqa: E402
 
 
 def _p95(values: list[float]) -> float:
@@ -48,7 +49,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", action="append", default=[])
     args = parser.parse_args()
-    paths = sorted((ROOT / "scenarios" / "chaos").glob("*.yaml"))
+    paths = sorted(
+        p
+        for p in (ROOT / "scenarios" / "chaos").glob("*.yaml")
+        if p.name != EXPECTATIONS_FILE and not p.name.endswith(WORKLOAD_SUFFIX)  # the matrix's
+    )
     if args.only:
         paths = [p for p in paths if p.stem in args.only]
     config = load_config(start=ROOT)

@@ -125,6 +125,52 @@ def _suite_options(group: Any) -> None:
         help="with --fuzz: the fuzz settings file (default: configuration's fuzz.settings)",
     )
     group.addoption(
+        "--fault-matrix",
+        action="store_true",
+        default=False,
+        help="run the selected tests once clean, then once per edge x fault class: a test "
+        "passing clean and failing under a fault is a finding (harness.matrix)",
+    )
+    group.addoption(
+        "--fault-matrix-edges",
+        action="append",
+        default=[],
+        metavar="EDGES",
+        help="with --fault-matrix: only these edges (names or globs, comma-separated)",
+    )
+    group.addoption(
+        "--fault-matrix-faults",
+        action="append",
+        default=[],
+        metavar="FAULTS",
+        help="with --fault-matrix: only these fault classes (names or globs)",
+    )
+    group.addoption(
+        "--fault-matrix-expectations",
+        default=None,
+        metavar="PATH",
+        help="with --fault-matrix: the expectations file (default: "
+        "<chaos.scenarios>/expectations.yaml when it exists)",
+    )
+    group.addoption(
+        "--fault-matrix-baseline",
+        default=None,
+        metavar="JSON",
+        help="with --fault-matrix: a previous run's matrix.json (coverage delta)",
+    )
+    group.addoption(
+        "--fault-matrix-report-dir",
+        default=None,
+        metavar="DIR",
+        help="with --fault-matrix: where its reports go (default: <report_dir>/matrix)",
+    )
+    group.addoption(
+        "--fault-matrix-no-prune",
+        action="store_true",
+        default=False,
+        help="with --fault-matrix: keep the edges the clean run never used",
+    )
+    group.addoption(
         "--load-baseline",
         metavar="REPORT",
         default=None,
@@ -157,6 +203,17 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption(suite) and not config.pluginmanager.has_plugin(name):
             # Registered now, its own pytest_configure runs too (the hook is historic).
             config.pluginmanager.register(_suite_module(suite), name)
+    if config.getoption("fault_matrix") and not config.pluginmanager.has_plugin("harness-matrix"):
+        # The matrix is a game-day's relative: it needs the chaos extra.
+        from harness.extras import MissingExtraError, require
+
+        try:
+            require("chaos", "--fault-matrix")
+        except MissingExtraError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(
+            importlib.import_module("harness.pytest.matrix"), "harness-matrix"
+        )
 
 
 def _is_fuzz_test(item: pytest.Item) -> bool:

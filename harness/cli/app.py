@@ -17,6 +17,7 @@ from harness.cli.fleet import fleet_app
 from harness.cli.fuzz import fuzz
 from harness.cli.gameday import gameday
 from harness.cli.load import load
+from harness.cli.matrix import faults_app
 
 __all__ = ["app"]
 
@@ -34,6 +35,7 @@ app.command("can-i-deploy")(can_i_deploy)
 app.command("gameday")(gameday)
 app.command("doctor")(doctor)
 app.add_typer(setup_app, name="setup")
+app.add_typer(faults_app, name="faults")
 
 
 if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly

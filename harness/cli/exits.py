@@ -12,6 +12,8 @@ says which outcome gives which code:
       did not restore the fleet)
 2     bad input: a manifest, settings file, scenario, configuration or option; nothing
       was started (:class:`harness.errors.InputError`, and typer's usage errors)
+      ``harness faults matrix``: a cell broke or changed from its expectation, the
+      clean workload passed nothing, or the fleet was not left clean
 20    ``harness gameday``: deviated (a check failed during the method, or the steady
       state did not come back within the recovery bound)
 21    ``harness gameday``: aborted (an abort condition or the maximum duration)
@@ -51,6 +53,7 @@ __all__ = [
     "finish",
     "gameday_exit_code",
     "load_exit_code",
+    "matrix_exit_code",
     "out",
 ]
 
@@ -93,6 +96,12 @@ def gameday_exit_code(verdict: str) -> int:
         "not-steady": EXIT_NOT_STEADY,
     }
     return codes[verdict]
+
+
+def matrix_exit_code(ok: bool) -> int:
+    """``harness faults matrix``: 0 every cell as expected, 1 a cell broke or changed (bad
+    input, 2, is raised before anything starts)."""
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def fail(code: int, message: str) -> NoReturn:

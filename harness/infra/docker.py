@@ -254,7 +254,8 @@ class DockerToxiproxy(ContainerServer):
     ) -> None:
         super().__init__(provider, name, image)
         # The host's network namespace: see the module's docstring. Bound to 127.0.0.1.
-        argv = ["-host", LOOPBACK, "-port", str(self.endpoint.port)]
+        # -proxy-metrics as the local provider: the fault matrix and fuzzing read them.
+        argv = ["-host", LOOPBACK, "-port", str(self.endpoint.port), "-proxy-metrics"]
         if seed is not None:
             argv += ["-seed", str(seed)]
         self.container.with_command(argv)

@@ -60,8 +60,9 @@ class LocalToxiproxy:
             self.endpoint.host,
             "-port",
             str(self.endpoint.port),
-            # Per-proxy byte counters (GET /metrics): fuzzing's evidence that a refused
-            # request reached no backend (harness/fuzz/traffic.py).
+            # Per-proxy byte counters on /metrics (counted when a connection closes): the
+            # fault matrix prunes the edges a workload never used (harness.matrix.usage), and
+            # fuzzing proves a refused request reached no backend (harness/fuzz/traffic.py).
             "-proxy-metrics",
         ]
         if seed is not None:

@@ -21,6 +21,7 @@ from harness.chaos.outcome import GameDayResult
 from harness.chaos.scenario import ALL_PHASES, Scenario, load_scenario
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecError
+from harness.matrix.expectations import EXPECTATIONS_FILE, WORKLOAD_SUFFIX
 from harness.pytest import harness_config as resolve_config
 
 _SUFFIXES = (".yaml", ".yml")
@@ -58,6 +59,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     if _scenario_dir(config) not in file_path.resolve().parents:
         return None
+    if file_path.name == EXPECTATIONS_FILE or file_path.name.endswith(WORKLOAD_SUFFIX):
+        return None  # the fault matrix's files live beside the game-days
     collector: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
     return collector
 

@@ -213,8 +213,13 @@ class ResilientClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        budget: float | None = None,
     ) -> httpx.Response:
-        """Send one logical request; returns any response below 500, raises otherwise."""
+        """Send one logical request; returns any response below 500, raises otherwise.
+
+        ``budget`` (seconds): one attempt, its read timeout this long, for a call whose
+        answer is optional (the caller has a degraded answer without it) and which must not
+        cost the essential answer a full series of retries."""
         method = method.upper()
         if not self._bulkhead.acquire(blocking=False):
             self._count("bulkhead_full")
@@ -222,7 +227,7 @@ class ResilientClient:
                 self.metrics.bulkhead_rejections.labels(self.downstream).inc()
             raise DownstreamUnavailable(self.downstream, "bulkhead full", maybe_applied=False)
         try:
-            return self._with_retries(method, path, json, params, headers, idempotency_key)
+            return self._with_retries(method, path, json, params, headers, idempotency_key, budget)
         finally:
             self._bulkhead.release()
 
@@ -234,10 +239,11 @@ class ResilientClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         idempotency_key: str | None,
+        budget: float | None = None,
     ) -> httpx.Response:
         s = self.settings
         retrying = Retrying(
-            stop=stop_after_attempt(s.http_retry_attempts),
+            stop=stop_after_attempt(1 if budget is not None else s.http_retry_attempts),
             wait=wait_random_exponential(multiplier=s.http_backoff_base, max=s.http_backoff_cap),
             retry=retry_if_exception(lambda e: _may_retry(method, idempotency_key, e)),
             before_sleep=self._count_retry,
@@ -248,7 +254,15 @@ class ResilientClient:
             for attempt in retrying:
                 with attempt:
                     return self.breaker.call(
-                        self._send, method, path, json, params, headers, idempotency_key, sent
+                        self._send,
+                        method,
+                        path,
+                        json,
+                        params,
+                        headers,
+                        idempotency_key,
+                        sent,
+                        budget,
                     )
         except pybreaker.CircuitBreakerError as exc:
             self._count("breaker_open")
@@ -281,8 +295,16 @@ class ResilientClient:
         headers: Mapping[str, str] | None,
         idempotency_key: str | None,
         sent: list[bool],
+        budget: float | None = None,
     ) -> httpx.Response:
         out: dict[str, str] = dict(headers or {})
+        extra: dict[str, Any] = {}
+        # An injected client (an in-process test double) keeps its own timeouts.
+        if budget is not None and self._owns_http:
+            s = self.settings
+            extra["timeout"] = httpx.Timeout(
+                connect=min(s.http_connect_timeout, budget), read=budget, write=budget, pool=budget
+            )
         rid = context.request_id.get()
         if rid:
             out.setdefault("X-Request-ID", rid)
@@ -295,10 +317,12 @@ class ResilientClient:
                 ):
                     tracing.inject(out)
                     response = self.http.request(
-                        method, path, json=json, params=params, headers=out
+                        method, path, json=json, params=params, headers=out, **extra
                     )
             else:
-                response = self.http.request(method, path, json=json, params=params, headers=out)
+                response = self.http.request(
+                    method, path, json=json, params=params, headers=out, **extra
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout):
             self._count("connect_error")
             raise

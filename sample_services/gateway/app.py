@@ -381,6 +381,7 @@ def create_app(
         metrics=metrics,
         tracer=tracer,
         http=http,
+        shipment_lookup_budget=settings.shipment_lookup_budget,
     )
     by_name = {client.downstream: client for client in backends.resilient_clients()}
 

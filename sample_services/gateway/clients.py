@@ -134,17 +134,23 @@ class PaymentsClient:
 
 
 class ShippingClient:
-    def __init__(self, client: ResilientClient) -> None:
+    def __init__(self, client: ResilientClient, lookup_budget: float = 0.5) -> None:
         self.client = client
+        self.lookup_budget = lookup_budget
 
-    def get_shipment(self, order_id: str) -> Shipment:
-        response = self.client.request("GET", _path("shipments", order_id))
+    def get_shipment(self, order_id: str, budget: float | None = None) -> Shipment:
+        response = self.client.request("GET", _path("shipments", order_id), budget=budget)
         return _parse(self.client.downstream, response, Shipment)
 
     def find_shipment(self, order_id: str) -> Shipment | None:
-        """The order's shipment, or None while shipping has not created one (404)."""
+        """The order's shipment, or None while shipping has not created one (404).
+
+        A detail of the order's answer: one attempt within ``lookup_budget`` (the fault
+        matrix found a slow shipping, or a slow shipping database, holding the order's read
+        for every retry of the lookup, beyond its callers' timeouts, where the degraded
+        answer was ready)."""
         try:
-            return self.get_shipment(order_id)
+            return self.get_shipment(order_id, budget=self.lookup_budget)
         except BackendRejected as exc:
             if exc.status_code == 404:
                 return None
@@ -178,6 +184,7 @@ def connect(
     metrics: ServiceMetrics | None = None,
     tracer: Tracer | None = None,
     http: Mapping[str, httpx.Client] | None = None,
+    shipment_lookup_budget: float = 0.5,
 ) -> Backends:
     """One ResilientClient (breaker, bulkhead, retries) per backend, keyed by backend name."""
     overrides = dict(http or {})
@@ -191,5 +198,5 @@ def connect(
         orders=OrdersClient(client("orders")),
         inventory=InventoryClient(client("inventory")),
         payments=PaymentsClient(client("payments")),
-        shipping=ShippingClient(client("shipping")),
+        shipping=ShippingClient(client("shipping"), shipment_lookup_budget),
     )

@@ -35,6 +35,10 @@ class GatewaySettings(ServiceSettings):
     rate_limit_rps: float = Field(default=10.0, gt=0)
     rate_limit_burst: int = Field(default=20, ge=1)
 
+    # Seconds the order's read waits for its shipment (one attempt) before it answers
+    # without it (X-Degraded: shipping).
+    shipment_lookup_budget: float = Field(default=0.5, gt=0)
+
     readiness_backends: str = ""
     """Comma-separated backends whose /healthz gates readiness (default none, see app.py)."""
 

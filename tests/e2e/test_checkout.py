@@ -79,9 +79,11 @@ class Shop:
 
 def test_an_order_through_the_gateway_is_confirmed_and_shipped(fleet: Fleet) -> None:
     shop = Shop(fleet)
-    shop.seed("sku-e2e-1", 10, "acct-e2e-1", 50_000)
+    # Fresh names: the test can run again on the same fleet (pytest --fault-matrix does).
+    sku, account_id = f"sku-e2e-{uuid.uuid4().hex[:8]}", f"acct-e2e-{uuid.uuid4().hex[:8]}"
+    shop.seed(sku, 10, account_id, 50_000)
 
-    order_id = shop.place("sku-e2e-1", "acct-e2e-1", quantity=2, price=1_250)
+    order_id = shop.place(sku, account_id, quantity=2, price=1_250)
 
     def shipped() -> dict[str, Any]:
         order = shop.order(order_id)
@@ -92,9 +94,9 @@ def test_an_order_through_the_gateway_is_confirmed_and_shipped(fleet: Fleet) -> 
     order = eventually(shipped, timeout=20, interval=POLL)
     assert order["shipment"]["status"] == "CREATED"
     assert order["amount_cents"] == 2_500
-    stock = shop.stock("sku-e2e-1")
+    stock = shop.stock(sku)
     assert (stock["available"], stock["reserved"], stock["sold"]) == (8, 0, 2)
-    account = shop.http.get("/api/accounts/acct-e2e-1").json()
+    account = shop.http.get(f"/api/accounts/{account_id}").json()
     assert account["balance_cents"] == 50_000 - 2_500
 
 

@@ -105,6 +105,7 @@ def test_smoke_with_an_unknown_edge_exits_2_before_booting(tmp_path: Path) -> No
         ["contracts", "verify", "--manifest", "missing.yaml"],
         ["can-i-deploy"],
         ["gameday"],
+        ["faults", "matrix", "--manifest", "missing.yaml"],
     ],
 )
 def test_every_command_refuses_bad_input_with_2(

@@ -12,7 +12,7 @@ HARNESS = Path(__file__).resolve().parents[2] / "harness"
 # The modules allowed to import pytest: the plugin (and a sub-package for it, if any).
 PYTEST_ADAPTERS = ("pytest_plugin.py", "pytest/")
 # What the fleet layer and the fault actuators may not see: capabilities and adapters.
-CAPABILITIES = ("contracts", "fuzz", "load", "chaos")
+CAPABILITIES = ("contracts", "fuzz", "load", "chaos", "matrix")
 
 
 def modules() -> list[Path]:
@@ -82,7 +82,7 @@ ADAPTERS = ("harness.cli", "harness.pytest", "harness.pytest_plugin")
 # The diagram of ARCHITECTURE.md, top to bottom: every import points to a lower row.
 ROWS = [
     {"pytest", "cli"},
-    {"contracts", "fuzz", "load", "chaos"},
+    {"contracts", "fuzz", "load", "chaos", "matrix"},
     {"project", "doctor"},
     {"fleet"},
     {"faults", "report", "invariants"},
@@ -91,8 +91,10 @@ ROWS = [
 ]
 
 
-# Imports within a row that the diagram draws as an arrow: a game-day runs a load underneath.
-SIDEWAYS = {("chaos", "load")}
+# Imports within a row that the diagram draws as an arrow: a game-day runs a load underneath;
+# the fault matrix uses the game-day's probes, rollback and scenario loader (and the load's
+# durations and request templates, which those are written in).
+SIDEWAYS = {("chaos", "load"), ("matrix", "chaos"), ("matrix", "load")}
 
 
 def unit(top: str) -> str:
@@ -242,6 +244,16 @@ def test_the_invariant_registry_stands_alone() -> None:
 def test_the_chaos_core_imports_no_presentation_library() -> None:
     # Game-days report through harness/report; the CLI alone prints with rich and typer.
     assert importing(("typer", "rich", "pytest", "_pytest", "click"), under("chaos")) == {}
+
+
+def test_the_matrix_core_imports_no_presentation_library_nor_locust() -> None:
+    # Like a game-day: reports through harness/report, rich and typer in the CLI alone,
+    # pytest in its adapter (harness/pytest/matrix.py) alone; no load runs in-process.
+    banned = ("typer", "rich", "pytest", "_pytest", "click", "locust", "gevent")
+    assert importing(banned, under("matrix")) == {}
+    # The matrix uses chaos (and load's formats), no other capability.
+    others = ("harness.contracts", "harness.fuzz")
+    assert importing(others, under("matrix")) == {}
 
 
 def test_the_chaos_core_does_not_import_locust() -> None:

@@ -18,11 +18,17 @@ from harness.chaos.session import validate
 from harness.cli import app
 from harness.cli.exits import gameday_exit_code
 from harness.config import load_config
+from harness.matrix.expectations import EXPECTATIONS_FILE, WORKLOAD_SUFFIX
 
 from .conftest import LATENCY_SCENARIO, MakeConfig, WriteScenario, mini_fleet
 
 ROOT = Path(__file__).resolve().parents[3]
-SHIPPED = sorted((ROOT / "scenarios" / "chaos").glob("*.yaml"))
+# The fault matrix's expectations and probe workloads live beside the game-days.
+SHIPPED = sorted(
+    p
+    for p in (ROOT / "scenarios" / "chaos").glob("*.yaml")
+    if p.name != EXPECTATIONS_FILE and not p.name.endswith(WORKLOAD_SUFFIX)
+)
 runner = CliRunner()
 
 

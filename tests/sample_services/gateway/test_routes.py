@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -277,6 +279,33 @@ def test_order_is_still_served_when_shipping_is_unreachable(
     assert response.status_code == 200
     assert response.json() == {**ORDER, "shipment": None}
     assert response.headers["x-degraded"] == "shipping"
+
+
+def test_a_slow_shipping_costs_the_order_one_short_lookup_not_every_retry(
+    fleet_factory: Callable[..., Fleet],
+) -> None:
+    # Found by the fault matrix (gateway->shipping and shipping->postgres latency): the
+    # order's read waited for every retry of an optional lookup. A listener that never
+    # answers: each attempt would wait the whole read timeout.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        fleet = fleet_factory(
+            real=("shipping",),
+            shipping_url=url,
+            http_read_timeout=5.0,
+            http_retry_attempts=3,
+            shipment_lookup_budget=0.2,
+        )
+        fleet.backends["orders"].answer("GET", "/orders/o-1", 200, ORDER)
+        began = time.monotonic()
+        response = fleet.gateway.get("/api/orders/o-1", headers=bearer())
+        took = time.monotonic() - began
+    assert response.status_code == 200
+    assert response.headers["x-degraded"] == "shipping"
+    # One read timeout of a retried lookup is 5 s; the answer came before the first.
+    assert took < 5.0
 
 
 def test_order_is_still_served_when_shipping_fails(fleet: Fleet) -> None:

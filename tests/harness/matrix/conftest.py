@@ -1,0 +1,40 @@
+"""Purpose-built fleets for fault-matrix tests (not the sample fleet): `shop.py` services."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SHOP = Path(__file__).with_name("shop.py")
+REPO = Path(__file__).resolve().parents[3]
+TOXIPROXY_BIN = REPO / ".tools" / "bin" / "toxiproxy-server"
+
+
+def shop_service(name: str, **env: str) -> dict[str, Any]:
+    return {
+        "command": [sys.executable, str(SHOP)],
+        "readiness": "/health/ready",
+        "health": "/health/ready",
+        "openapi": None,
+        "env": {"NAME": name, **env},
+    }
+
+
+def shop_fleet(**caller_env: str) -> dict[str, Any]:
+    """a calls b (CALLEE_URL) and c (OTHER_URL, which no test of ours uses)."""
+    caller = shop_service("a", **caller_env)
+    caller["calls"] = {"b": {"env": "CALLEE_URL"}, "c": {"env": "OTHER_URL"}}
+    return {
+        "version": 1,
+        "name": "shop",
+        "services": {"a": caller, "b": shop_service("b"), "c": shop_service("c")},
+    }
+
+
+def write_fleet(directory: Path, manifest: dict[str, Any]) -> Path:
+    path = directory / "fleet.yaml"
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return path
