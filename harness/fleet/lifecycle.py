@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -51,6 +51,9 @@ from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
+
+if TYPE_CHECKING:  # imported when used: it brings the Docker SDK
+    from harness.fleet.containers import ContainerBackend
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ class Fleet(Closing):
         proxied: bool = True,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        containers: ContainerBackend | None = None,
     ) -> None:
         self.manifest = manifest
         self.provider = provider
@@ -107,6 +111,8 @@ class Fleet(Closing):
         self.proxied = proxied
         self.keep_logs = keep_logs
         self.remove_workdir = remove_workdir
+        # The docker fleet backend (services as containers); None: services are processes.
+        self.containers = containers
         self.services: dict[str, RunningService] = {}
         self.edges: dict[str, EdgeProxy] = {}
         self.infra: dict[str, InfraServer] = {}
@@ -146,11 +152,13 @@ class Fleet(Closing):
         proxied: bool | None = None,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        containers: ContainerBackend | None = None,
     ) -> Fleet:
         """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
 
         ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
-        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown.
+        are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown;
+        ``containers`` runs the services as containers (the fleet closes it too).
         """
         fleet = cls(
             manifest,
@@ -159,6 +167,7 @@ class Fleet(Closing):
             proxied=manifest.proxied if proxied is None else proxied,
             keep_logs=keep_logs,
             remove_workdir=remove_workdir,
+            containers=containers,
         )
         began = time.monotonic()
         try:
@@ -173,6 +182,12 @@ class Fleet(Closing):
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "sqlite").mkdir(exist_ok=True)
         self._began = time.monotonic()
+        if self.containers is not None:
+            if not self.proxied:
+                # A container reaches the host's servers only through a proxy on its network.
+                raise FleetError("the docker fleet backend needs Toxiproxy (proxied: true)")
+            with self._phase("network"):
+                self.containers.open(self.workdir)
         # Every server's address is known before it runs: proxies and services are wired
         # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
         self.infra = self._prepare_infra()
@@ -192,6 +207,9 @@ class Fleet(Closing):
             )
         with self._phase("proxies"):
             self._wire_edges(ports)
+        if self.containers is not None:
+            with self._phase("containers"):
+                self.containers.create_all(self, ports)
         self._start_services(ports, infra_up)
 
     @contextmanager
@@ -306,8 +324,14 @@ class Fleet(Closing):
         # outside the kernel's ephemeral range, so a proxy disabled and enabled again (the
         # `down` fault) can always bind it back (see harness.infra.ports).
         host = self._toxiproxy_host
-        port = free_port(host) if host == LOOPBACK else 0
+        if self.containers is not None:
+            # Containers reach the host (and Toxiproxy there) at their network's gateway.
+            host = self.containers.gateway
+        port = free_port(host) if host in (LOOPBACK, self._container_gateway()) else 0
         return f"{Endpoint(host, port).address}"
+
+    def _container_gateway(self) -> str | None:
+        return self.containers.gateway if self.containers is not None else None
 
     def _restart_toxiproxy(self) -> None:
         """Kill and start our Toxiproxy server on its API address (its proxies are lost)."""
@@ -413,6 +437,8 @@ class Fleet(Closing):
         )
 
     def _prepare(self, name: str, port: int) -> RunningService:
+        if self.containers is not None:
+            return self.containers.prepare(self, name, port)
         spec = self.manifest.services[name]
         (self.workdir / "services" / name).mkdir(parents=True, exist_ok=True)
         env = service_env(self.manifest, name, port, self.edges, self.infra, self.workdir)
@@ -526,6 +552,7 @@ class Fleet(Closing):
         return {
             "name": self.manifest.name,
             "proxied": self.proxied,
+            "backend": self.containers.name if self.containers is not None else "process",
             "workdir": str(self.workdir),
             "boot_seconds": self.boot_seconds,
             "timings": self.timings,
@@ -584,6 +611,8 @@ class Fleet(Closing):
                 job.exception()  # wait: a server still starting must be known to the provider
             with self._timed_teardown("services"):
                 self._stop_services()
+                if self.containers is not None:
+                    self.containers.close(self.teardown_problems)
             with self._timed_teardown("proxies"):
                 self._delete_proxies()
             with self._timed_teardown("infra"):
