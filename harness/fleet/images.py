@@ -240,12 +240,16 @@ def _content_hash(
     digest = hashlib.sha256()
     for part in (_RECIPE, base_id, ",".join(sorted(build.extras)), dockerfile):
         digest.update(part.encode() + b"\0")
-    # RECORD lists every file of the wheel with its hash; METADATA its dependencies. The
-    # wheel file itself is not stable (zip timestamps).
+    # RECORD lists every file of the wheel with its hash; METADATA's headers its version and
+    # dependencies (its body is the README: no reason to rebuild). The wheel file itself is
+    # not stable (zip timestamps).
     with zipfile.ZipFile(wheel) as archive:
         for name in sorted(archive.namelist()):
-            if name.endswith((".dist-info/RECORD", ".dist-info/METADATA")):
-                digest.update(name.encode() + b"\0" + archive.read(name))
+            if name.endswith(".dist-info/RECORD"):
+                digest.update(name.encode() + b"\0" + _without_metadata(archive.read(name)))
+            elif name.endswith(".dist-info/METADATA"):
+                headers = archive.read(name).split(b"\n\n", 1)[0]
+                digest.update(name.encode() + b"\0" + headers)
     for name in build.copy_dirs:
         top = root / name
         if not top.is_dir():
@@ -255,6 +259,11 @@ def _content_hash(
                 digest.update(str(path.relative_to(root)).encode() + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:24]
+
+
+def _without_metadata(record: bytes) -> bytes:
+    # RECORD holds METADATA's own hash, which changes with the README.
+    return b"\n".join(line for line in record.splitlines() if b".dist-info/METADATA," not in line)
 
 
 def _docker_build(context: Path, tag: str, digest: str) -> None:
