@@ -248,3 +248,28 @@ def test_eventual_invariants_are_checked_by_name_only() -> None:
     assert seen == ["always", "settled"]
     assert rules.names == ["always", "settled"]
     assert rules.always == ["always"]
+
+
+def test_pytest_chaos_skips_a_container_scenario_on_a_fleet_of_processes() -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = ROOT / "scenarios" / "chaos" / "containers-partitioned.yaml"
+    env = {k: v for k, v in os.environ.items() if k != "HARNESS_FLEET_BACKEND"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--chaos", "-p", "no:cacheprovider", "-q", "-rs", path],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    # Every check and the rollback proof, skipped with the reason; no fleet was started.
+    from harness.pytest.chaos import check_ids
+
+    items = len(check_ids(load_scenario(path))) + 1
+    assert f"{items} skipped in" in done.stdout, done.stdout[-2000:]
+    assert "has container faults: the services must run as containers" in done.stdout
