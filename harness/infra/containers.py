@@ -37,6 +37,8 @@ from harness.infra.process import ManagedProcess
 
 __all__ = ["ContainerProcess", "RunNetwork"]
 
+_STATE_TTL = 0.25
+
 
 class RunNetwork:
     """A bridge network of one run: labelled, recorded, removed by :meth:`remove`."""
@@ -107,6 +109,8 @@ class ContainerProcess(ManagedProcess):
         self._container: Any = None
         self._follower: threading.Thread | None = None
         self._disconnected = False
+        self._state: str | None = None
+        self._state_at = 0.0
         # The next start returns at once and the start itself runs in a thread (see start).
         self.start_in_background = False
         self._starting: threading.Thread | None = None
@@ -125,13 +129,23 @@ class ContainerProcess(ManagedProcess):
         """Docker's status: created, running, paused, exited, ... ('absent' before start)."""
         if self._container is None:
             return "absent"
+        # The fleet's readiness loop asks every few ms; an inspect per ask kept the engine
+        # busy (on 2 cores, time the services' own start needed). A state a moment old is
+        # good enough there; anything we do to the container forgets it (_fresh).
+        now = time.monotonic()
+        if self._state is not None and now - self._state_at < _STATE_TTL:
+            return self._state
         try:
             self._container.reload()
         except NotFound:
             return "removed"
         except DockerError:
             return "unknown"
-        return str(self._container.status)
+        self._state, self._state_at = str(self._container.status), now
+        return self._state
+
+    def _fresh(self) -> None:
+        self._state = None
 
     @property
     def running(self) -> bool:
@@ -229,6 +243,7 @@ class ContainerProcess(ManagedProcess):
 
     def _start_now(self, raising: bool) -> None:
         began = time.time()
+        self._fresh()
         try:
             self._container.start()
         except DockerError as exc:
@@ -236,6 +251,7 @@ class ContainerProcess(ManagedProcess):
                 raise InfraError(f"{self.name}: cannot start its container: {exc}") from exc
             self._note(f"cannot start the container: {exc}")
             return
+        self._fresh()
         # How long the engine took (network namespace, published port): on a busy machine
         # it is seconds, and it counts against the service's ready_timeout.
         self._note(f"container started in {time.time() - began:.2f} s")
@@ -279,6 +295,7 @@ class ContainerProcess(ManagedProcess):
                 return
             self._call("kill", self._container.kill)
             self._container.wait(timeout=10)
+            self._fresh()
             self._drain()
 
     def pause(self) -> None:
@@ -346,10 +363,13 @@ class ContainerProcess(ManagedProcess):
     def _call(self, what: str, action: Any) -> None:
         if self._container is None:
             raise InfraError(f"{self.name}: no container to {what}")
+        self._fresh()
         try:
             action()
         except DockerError as exc:
             raise InfraError(f"{self.name}: docker {what} failed: {exc}") from exc
+        finally:
+            self._fresh()
 
     def _drain(self) -> None:
         # The log stream ends with the container; let its last lines reach the file.
