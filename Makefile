@@ -7,7 +7,8 @@ PYTEST_ARGS ?=
 
 .PHONY: setup system tools docker venv lint typecheck test test-fast test-component demo smoke bench clean
 
-setup: system tools docker venv
+# The venv first: .ci/install-toxiproxy builds through `harness setup toxiproxy` when it can.
+setup: system venv tools docker
 
 system:
 	@.ci/install-system
@@ -62,7 +63,8 @@ DEMO_GAMEDAY ?= scenarios/chaos/payments-down.yaml
 demo: setup
 	$(VENV)/bin/harness gameday $(DEMO_GAMEDAY)
 
-# The smoke flow of the fleet (an order through every service, then a fault on one edge).
+# The smoke run of the configured fleet: ready, every edge, then its manifest's smoke:
+# request (the sample's: an order through every service, then a fault on one edge).
 smoke: setup
 	$(VENV)/bin/harness fleet smoke
 

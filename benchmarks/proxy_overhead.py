@@ -1,9 +1,9 @@
 """What Toxiproxy on every edge costs: the same fleet proxied and bypassed, in one run.
 
 Two figures:
-- checkout latency p50 through the gateway (POST /api/orders until CONFIRMED, as the
-  smoke flow measures it), every edge proxied vs ``proxied=False`` (callers wired straight
-  to their callees);
+- checkout latency p50 through the gateway (the manifest's `smoke:` request, POST
+  /api/orders until CONFIRMED, as `harness fleet smoke` measures it), every edge proxied
+  vs ``proxied=False`` (callers wired straight to their callees);
 - one HTTP hop, isolated: GET /healthz of a service directly vs through the proxy of an
   edge that leads to it (keep-alive connection, many samples): the added ms per hop.
 
@@ -28,7 +28,7 @@ import httpx
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
-from harness.fleet.smoke import CheckoutClient
+from harness.fleet.smoke import SmokeFlow
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS_PER_HOP = 1.0
@@ -45,11 +45,15 @@ def unlimited(manifest: Manifest, gateway: str) -> Manifest:
 
 
 def checkout_p50(fleet: Fleet, count: int) -> tuple[float, list[float]]:
-    with CheckoutClient(fleet) as client:
-        client.prepare()
+    # The checkout is the sample manifest's own `smoke:` request (and its poll).
+    spec = fleet.manifest.smoke
+    if spec is None:
+        raise SystemExit(f"{fleet.manifest.path}: no `smoke:` section to measure")
+    with SmokeFlow(fleet, spec) as flow:
+        flow.prepare()
         for _ in range(3):  # warm connections, caches and the saga worker
-            client.checkout_ms()
-        samples = [client.checkout_ms() for _ in range(count)]
+            flow.measure_ms()
+        samples = [flow.measure_ms() for _ in range(count)]
     return statistics.median(samples), samples
 
 

@@ -1,6 +1,6 @@
 """``with`` blocks for objects that own resources: leaving the block calls ``close()``.
 
-The fleet, the Toxiproxy client, the smoke checkout client and the invariant context all
+The fleet, the Toxiproxy client, the smoke request client and the invariant context all
 work the same way as context managers: entering returns the object itself, leaving (also on
 an exception, which then propagates) closes it.
 """

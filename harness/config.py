@@ -11,7 +11,7 @@ Settings come in typed sections, each a table of its own in a file (``[tool.harn
 and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
 
     manifest, provider, fleet_backend, report_dir, keep_logs, external   the fleet
-    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir (local);
+    infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir, zygote (local);
                  postgres_image, redis_image, toxiproxy_image (docker)
     contracts.*  settings (contracts.yaml), version, broker_retries
     fuzz.*       settings (fuzz.yaml), seed (always used), ci_seed (used when CI is set)
@@ -72,6 +72,7 @@ ENV_VARS = {
     "infra.postgres_image": "HARNESS_POSTGRES_IMAGE",
     "infra.redis_image": "HARNESS_REDIS_IMAGE",
     "infra.toxiproxy_image": "HARNESS_TOXIPROXY_IMAGE",
+    "infra.zygote": "HARNESS_ZYGOTE",
     "contracts.settings": "HARNESS_CONTRACTS_FILE",
     "contracts.version": "HARNESS_VERSION",
     "contracts.broker_retries": "HARNESS_BROKER_RETRIES",
@@ -121,6 +122,7 @@ class _Infra(_Section):
     postgres_image: str = DEFAULT_POSTGRES_IMAGE
     redis_image: str = DEFAULT_REDIS_IMAGE
     toxiproxy_image: str = DEFAULT_TOXIPROXY_IMAGE
+    zygote: bool = True
 
 
 class _Contracts(_Section):
@@ -176,6 +178,9 @@ class InfraConfig:
     postgres_image: str = DEFAULT_POSTGRES_IMAGE
     redis_image: str = DEFAULT_REDIS_IMAGE
     toxiproxy_image: str = DEFAULT_TOXIPROXY_IMAGE
+    # Fork `module:` services from one process that preloaded their shared modules
+    # (harness.fleet.zygote); false starts each with its own interpreter.
+    zygote: bool = True
 
 
 @dataclass(frozen=True)
@@ -374,6 +379,7 @@ def load_config(
             postgres_image=infra.postgres_image,
             redis_image=infra.redis_image,
             toxiproxy_image=infra.toxiproxy_image,
+            zygote=infra.zygote,
         ),
         contracts=ContractsConfig(
             settings=absolute(settings.contracts.settings),

@@ -19,7 +19,9 @@ other :class:`HarnessError` to 1 (``harness.cli.exits``)::
     ├── InfraError                     a server process or a provider failed
     ├── FleetError                     a fleet could not start or be driven
     │   ├── ServiceNotReadyError       a service did not become ready in time
-    │   └── fleet.smoke.SmokeError     a step of the smoke flow failed
+    │   ├── fleet.readiness.NotReady   one readiness check said no (a boot retries it)
+    │   ├── fleet.openapi.OpenApiUnavailable  a service's OpenAPI could not be read
+    │   └── fleet.smoke.SmokeError     a step of `harness fleet smoke` failed
     ├── faults.toxiproxy.ToxiproxyError
     │   └── faults.recovery.RecoveryFailed   a proxy could not be restored, even by escalation
     ├── contracts.ContractError        a contract run could not be carried out

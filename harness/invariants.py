@@ -37,6 +37,7 @@ import httpx
 
 from harness.closing import Closing
 from harness.errors import InputError
+from harness.httpbody import describe_body
 
 
 class InvariantViolation(AssertionError):
@@ -119,7 +120,7 @@ class InvariantContext(Closing):
         response = self.get(service, path, **params)
         if response.status_code != 200:
             raise InvariantError(
-                f"GET {service}{path} answered {response.status_code}: {response.text[:200]}"
+                f"GET {service}{path} answered {response.status_code}: {describe_body(response)}"
             )
         value = response.json()
         if self._pass is not None:

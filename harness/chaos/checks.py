@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from harness.chaos.scenario import UPPER_BOUNDED, AbortWhen, HttpRequest, Probe, Slo
+from harness.httpbody import describe_body
 from harness.invariants import InvariantContext, InvariantRegistry
 from harness.load import histogram, templates
 from harness.load.series import SecondBucket, window_of
@@ -270,7 +271,7 @@ class ProbeRunner:
                 ok=False,
                 observed=f"status {response.status_code}",
                 expected=f"status {statuses}",
-                message=response.text[:200],
+                message=describe_body(response),
                 **common,
             )
         late = probe.max_latency_ms is not None and took_ms > probe.max_latency_ms

@@ -56,6 +56,7 @@ from harness.fleet import signals
 from harness.fleet.graph import derive_edges
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
+from harness.httpbody import describe_body
 from harness.invariants import InvariantContext, InvariantRegistry, load_invariants
 from harness.invariants import registry as default_registry
 from harness.load import templates
@@ -301,7 +302,7 @@ class _GameDay:
             if response.status_code not in request.expect_status:
                 raise GameDayError(
                     f"setup[{index}] {request.method} {request.service}{request.path} "
-                    f"answered {response.status_code}: {response.text[:200]}"
+                    f"answered {response.status_code}: {describe_body(response)}"
                 )
             self.probes.remember(request.remember, response)
             try:

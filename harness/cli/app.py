@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from harness.cli.contracts import can_i_deploy, contracts_app
+from harness.cli.doctor import doctor, setup_app
 from harness.cli.fleet import fleet_app
 from harness.cli.fuzz import fuzz
 from harness.cli.gameday import gameday
@@ -31,6 +32,8 @@ app.command("load")(load)
 app.command("fuzz")(fuzz)
 app.command("can-i-deploy")(can_i_deploy)
 app.command("gameday")(gameday)
+app.command("doctor")(doctor)
+app.add_typer(setup_app, name="setup")
 
 
 if __name__ == "__main__":  # pragma: no cover - the console script calls `app` directly

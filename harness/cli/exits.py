@@ -3,8 +3,10 @@ says which outcome gives which code:
 
 ====  ==========================================================================
 0     success (fleet up and stopped, smoke passed, contracts verified, fuzz clean,
-      load passed, game-day passed)
-1     the run failed (a service did not start, the smoke flow failed, a contract
+      load passed, game-day passed, ``harness doctor``: the fleet can run, ``harness
+      setup``: installed)
+1     the run failed (a service did not start, the smoke flow failed, ``harness
+      doctor``: a part the fleet needs is missing, ``harness setup`` could not build, a contract
       failed or the service may not ship, new fuzzing failures, a load run error or a
       load run that made no request, a game-day that could not run or whose rollbacks
       did not restore the fleet)

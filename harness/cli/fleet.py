@@ -27,7 +27,7 @@ from harness.fleet.graph import derive_edges, start_order
 from harness.fleet.launch import launch_from_config
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
-from harness.fleet.smoke import SmokeError, SmokeOptions, run_smoke
+from harness.fleet.smoke import SmokeError, run_smoke
 from harness.infra import runs
 
 __all__ = ["fleet_app"]
@@ -37,6 +37,10 @@ _WATCH_INTERVAL = 0.5
 
 class UnknownEdgeError(InputError):
     """The smoke flow was asked to slow an edge the manifest does not have."""
+
+
+class NoSmokeRequestError(InputError):
+    """Options that measure the smoke request, for a manifest that declares none."""
 
 
 fleet_app = typer.Typer(
@@ -222,16 +226,25 @@ def smoke(
     manifest: ManifestOption = None,
     provider: ProviderOption = None,
     keep_logs: KeepLogsOption = None,
-    latency_ms: Annotated[int, typer.Option(help="Latency added on the edge (ms).")] = 300,
-    edge: Annotated[str, typer.Option(help="Edge that gets the latency.")] = "orders->payments",
-    samples: Annotated[int, typer.Option(min=1, help="Checkouts per phase.")] = 5,
+    latency_ms: Annotated[
+        int | None,
+        typer.Option(min=1, help="Latency added on the edge (ms; default: smoke.fault)."),
+    ] = None,
+    edge: Annotated[
+        str | None, typer.Option(help="Edge that gets the latency (default: smoke.fault.edge).")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="Requests per phase (default: smoke.samples).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
 ) -> None:
-    """Boot the fleet, check out through the gateway, slow an edge, check the effect, stop."""
+    """Boot the fleet, check readiness and every edge, then the manifest's `smoke:` request
+    clean, with latency on an edge, and clean again; stop."""
     config = configuration(manifest, provider, keep_logs)
-    options = SmokeOptions(edge=edge, latency_ms=latency_ms, samples=samples)
     with exit_codes():
-        summary = _smoke(config, options, announce=not as_json)
+        summary = _smoke(
+            config, edge=edge, latency_ms=latency_ms, samples=samples, announce=not as_json
+        )
     if as_json:
         print(json.dumps(summary), flush=True)
     else:
@@ -248,35 +261,59 @@ def _smoke_table(summary: dict[str, Any]) -> Table:
     table = Table(title=f"smoke: fleet {summary.get('fleet', '?')}", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("result")
-    if not summary["ok"]:
+    if not summary["ok"] and "services" not in summary:
         table.add_row("verdict", f"[red]failed[/] at {escape(str(summary['step']))}")
         table.add_row("reason", escape(str(summary["reason"])))
         return table
-    order, fault, checkout = summary["order"], summary["fault"], summary["checkout"]
     table.add_row("boot", f"{summary['boot_seconds']:.2f} s")
-    table.add_row(
-        "order", f"{order['order_id']} {order['status']}, shipment {order['shipment_id']}"
-    )
-    table.add_row("fault", f"{fault['toxic']} {fault['latency_ms']} ms on {fault['edge']}")
-    for phase in ("baseline", "faulted", "recovered"):
-        table.add_row(f"checkout {phase}", f"p50 {checkout[phase]['p50_ms']:.1f} ms")
-    table.add_row(
-        "fault observed",
-        f"[green]yes[/]: every faulted checkout took >= {fault['latency_ms']} ms"
-        + ("" if summary["discriminating"] else " (clean ones did too: not conclusive)"),
-    )
-    table.add_row("rise", f"{summary['rise_ms']:.1f} ms floor to floor (a figure, not a verdict)")
+    for name, service in summary["services"].items():
+        table.add_row(f"ready {name}", escape(service["ready"]))
+    for name, seen in summary["edges"].items():
+        table.add_row(f"edge {name}", escape(seen))
+    flow = summary.get("flow")
+    if flow is None:
+        table.add_row("request", "none declared (add a `smoke:` section to the manifest)")
+    else:
+        table.add_row("request", escape(flow["request"]))
+        table.add_row("first", escape(json.dumps(flow["first"])))
+        for phase, figures in flow["timings"].items():
+            table.add_row(f"{phase}", f"p50 {figures['p50_ms']:.1f} ms")
+        fault = flow["fault"]
+        if fault is not None:
+            table.add_row("fault", f"{fault['toxic']} {fault['latency_ms']} ms on {fault['edge']}")
+            if flow["fault_observed"]:
+                observed = f"[green]yes[/]: every faulted request took >= {fault['latency_ms']} ms"
+                if not flow["discriminating"]:
+                    observed += " (clean ones did too: not conclusive)"
+            else:
+                observed = f"[red]no[/]: {flow['too_fast_ms']} ms"
+            table.add_row("fault observed", observed)
+            table.add_row("rise", f"{flow['rise_ms']:.1f} ms floor to floor (a figure)")
+    if not summary["ok"]:
+        table.add_row("verdict", f"[red]failed[/] at {escape(str(summary['step']))}")
     return table
 
 
-def _smoke(config: HarnessConfig, options: SmokeOptions, *, announce: bool) -> dict[str, Any]:
+def _smoke(
+    config: HarnessConfig,
+    *,
+    edge: str | None,
+    latency_ms: int | None,
+    samples: int | None,
+    announce: bool,
+) -> dict[str, Any]:
     """The summary, also for a failed run (``ok: false``, the step and the reason)."""
     manifest = load_manifest(config.manifest)  # bad input raises here: nothing started
-    edges = {edge.name for edge in derive_edges(manifest)}
-    if options.edge not in edges:
+    edges = {found.name for found in derive_edges(manifest)}
+    if edge is not None and edge not in edges:
         raise UnknownEdgeError(
-            f"--edge {options.edge!r}: not an edge of {config.manifest} "
+            f"--edge {edge!r}: not an edge of {config.manifest} "
             f"(edges: {', '.join(sorted(edges)) or 'none'})"
+        )
+    if manifest.smoke is None and (edge, latency_ms, samples) != (None, None, None):
+        raise NoSmokeRequestError(
+            f"--edge, --latency-ms and --samples measure the manifest's `smoke:` request, "
+            f"and {config.manifest} declares none"
         )
     if announce:
         err.print(escape(f"booting {config.manifest} ({config.provider}) ..."))
@@ -287,7 +324,7 @@ def _smoke(config: HarnessConfig, options: SmokeOptions, *, announce: bool) -> d
     except HarnessError as exc:
         return {"ok": False, "step": "boot", "reason": str(exc)}
     try:
-        return run_smoke(fleet, options)
+        return run_smoke(fleet, edge=edge, latency_ms=latency_ms, samples=samples)
     except SmokeError as exc:
         return {"ok": False, "step": exc.step, "reason": exc.reason}
     except HarnessError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from harness.contracts.errors import ContractError
+from harness.httpbody import describe_body
 
 _TIMEOUT = httpx.Timeout(10.0, connect=2.0)
 
@@ -22,7 +23,7 @@ def fetch_openapi(base_url: str, path: str) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         raise ContractError(f"GET {url}: {exc!r}") from exc
     if response.status_code != 200:
-        raise ContractError(f"GET {url} answered {response.status_code}: {response.text[:200]}")
+        raise ContractError(f"GET {url} answered {response.status_code}: {describe_body(response)}")
     try:
         document = response.json()
     except ValueError as exc:

@@ -25,7 +25,7 @@ from harness.contracts.matrix import MatrixRow, row_for
 from harness.contracts.matrix_notes import MatrixNotes
 from harness.contracts.messages import Producers, load_producers
 from harness.contracts.openapi_check import Drift, check_pact
-from harness.contracts.openapi_docs import fetch_openapi, read_baseline, write_baseline
+from harness.contracts.openapi_docs import read_baseline, write_baseline
 from harness.contracts.pactfile import InteractionKind, PactFile, load_pacts
 from harness.contracts.settings import ContractsSettings, load_settings
 from harness.contracts.verification import ProviderVerification, verify_provider
@@ -34,6 +34,7 @@ from harness.errors import HarnessError
 from harness.fleet.graph import EdgeKind, derive_edges
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest
+from harness.fleet.openapi import OpenApiUnavailable, openapi_document
 from harness.project import Project
 
 log = logging.getLogger(__name__)
@@ -370,7 +371,10 @@ class ContractSession:
             fleet = self.fleet()
             if fleet is None or service not in fleet.services:
                 raise ContractError(self._fleet_error or f"{service} was not started")
-            self._documents[service] = fetch_openapi(fleet.url(service), spec.openapi)
+            try:
+                _, self._documents[service] = openapi_document(service, spec, fleet.url(service))
+            except OpenApiUnavailable as exc:
+                raise ContractError(str(exc)) from exc
         return self._documents[service]
 
     def static_check(self, pact: PactFile) -> list[Drift]:

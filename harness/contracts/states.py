@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from harness.httpbody import describe_body
+
 STATE_HOOK_PATH = "/_test/provider-states"
 
 
@@ -79,7 +81,7 @@ class ProviderStateBridge:
                 state,
                 parameters,
                 f"{self.provider} refused the {action} of this state: HTTP "
-                f"{response.status_code} {response.text[:500]}",
+                f"{response.status_code} {describe_body(response, limit=500)}",
             )
 
     def _fail(self, state: str, parameters: Mapping[str, Any] | None, why: str) -> None:

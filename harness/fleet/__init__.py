@@ -1,8 +1,8 @@
 """Fleets as data: the manifest, its edges and start order, and the lifecycle that runs it.
 
 from harness.fleet import launch
-with launch("sample_services/fleet.yaml") as fleet:
-    with fleet.edge("orders->payments").latency(800):
+with launch("fleet.yaml") as fleet:
+    with fleet.edge("front->prices").latency(800):
         ...
 """
 

@@ -36,6 +36,7 @@ from harness.faults.toxiproxy import edge_to_proxy_name
 from harness.fleet.containers import container_command, image_of
 from harness.fleet.graph import EdgeKind, derive_edges
 from harness.fleet.manifest import InfraKind, Manifest
+from harness.fleet.templating import render_command
 
 __all__ = ["COMPOSE_PROXY_BASE", "compose_document", "compose_yaml"]
 
@@ -207,6 +208,12 @@ def _service(
     service: dict[str, Any] = {"image": image_of(manifest, name)}
     command = container_command(spec)
     if command is not None:
+        calls = {
+            edge.target: f"http://toxiproxy:{listen[edge.name]}"
+            for edge in derive_edges(manifest)
+            if edge.source == name and edge.kind is EdgeKind.HTTP
+        }
+        command = render_command(command, host="0.0.0.0", port=port, calls=calls)
         service["command"] = [_literal(arg) for arg in command]
     if spec.image is None and manifest.containers is not None:
         service["working_dir"] = manifest.containers.workdir

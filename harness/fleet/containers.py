@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import FleetError, InputError
+from harness.fleet.graph import EdgeKind
 from harness.fleet.manifest import Manifest, ServiceSpec
+from harness.fleet.templating import render_command
 from harness.fleet.wiring import service_env
 from harness.infra.containers import ContainerProcess, RunNetwork
 
@@ -119,10 +121,19 @@ class ContainerBackend:
         env = service_env(manifest, name, port, fleet.edges, fleet.infra, fleet.workdir)
         env[spec.host_env] = _ANY
         sqlite = fleet.workdir / "sqlite"
+        command = container_command(spec)
+        if command is not None:
+            # {port}, {host} and {calls.NAME} as in a process's command line.
+            calls = {
+                wired.edge.target: env[wired.edge.env]
+                for wired in fleet.edges.values()
+                if wired.edge.source == name and wired.edge.kind is EdgeKind.HTTP
+            }
+            command = render_command(command, host=_ANY, port=port, calls=calls)
         process = ContainerProcess(
             name,
             image=image_of(manifest, name),
-            command=container_command(spec),
+            command=command,
             env={"PYTHONUNBUFFERED": "1", **env},
             network=self.network,
             aliases=[name],

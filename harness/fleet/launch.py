@@ -37,6 +37,7 @@ def launch(
     temp_parent: Path | None = None,
     services: Collection[str] | None = None,
     fleet_backend: FleetBackend = "process",
+    zygote: bool | None = None,
 ) -> Fleet:
     """Start the fleet in a new temporary directory, removed again when the fleet closes.
 
@@ -44,9 +45,11 @@ def launch(
     is where the temporary directory is made (the system's temp dir by default); ``infra``
     says where the local provider's servers are (``toxiproxy_bin`` overrides its Toxiproxy).
     ``services`` starts only those services and what they need (see
-    :func:`harness.fleet.subset.only_services`); None starts them all. ``fleet_backend``
-    ``"docker"`` runs the services as containers (their image built first when the manifest
-    says how, see :mod:`harness.fleet.images`).
+    :func:`harness.fleet.subset.only_services`); None starts them all. ``zygote`` says
+    whether ``module:`` services are forked from a zygote (:mod:`harness.fleet.zygote`);
+    None takes ``infra.zygote`` (on by default). ``fleet_backend`` ``"docker"`` runs the
+    services as containers (their image built first when the manifest says how, see
+    :mod:`harness.fleet.images`; no zygote then).
     """
     spec = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     if services is not None:
@@ -82,6 +85,8 @@ def launch(
         keep_logs=keep_logs,
         remove_workdir=True,
         containers=containers,
+        # A container runs its own process: nothing to fork.
+        zygote=containers is None and (binaries.zygote if zygote is None else zygote),
     )
 
 

@@ -46,11 +46,14 @@ from harness.fleet import signals
 from harness.fleet.graph import Edge, EdgeKind, derive_edges
 from harness.fleet.manifest import InfraKind, Manifest, ServiceSpec
 from harness.fleet.readiness import NotReady, ReadinessProbe
-from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, service_env
+from harness.fleet.templating import render_command
+from harness.fleet.wiring import LOOPBACK, EdgeProxy, InfraServer, dependency_url, service_env
+from harness.fleet.zygote import start_zygote
 from harness.infra import runs
 from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
+from harness.infra.zygote import Zygote
 
 if TYPE_CHECKING:  # imported when used: it brings the Docker SDK
     from harness.fleet.containers import ContainerBackend
@@ -103,6 +106,7 @@ class Fleet(Closing):
         proxied: bool = True,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
         containers: ContainerBackend | None = None,
     ) -> None:
         self.manifest = manifest
@@ -111,6 +115,9 @@ class Fleet(Closing):
         self.proxied = proxied
         self.keep_logs = keep_logs
         self.remove_workdir = remove_workdir
+        self.use_zygote = zygote
+        # Forks the `module:` services (harness.fleet.zygote); None: plain starts.
+        self.zygote: Zygote | None = None
         # The docker fleet backend (services as containers); None: services are processes.
         self.containers = containers
         self.services: dict[str, RunningService] = {}
@@ -118,12 +125,12 @@ class Fleet(Closing):
         self.infra: dict[str, InfraServer] = {}
         self.boot_seconds: float | None = None
         # Where a boot's time went, in seconds, for benchmarks. Phases overlap (servers boot
-        # while services start): "toxiproxy", "infra:<name>" and "infra" (every server up,
-        # databases made) count from the boot's start; "databases:<name>" from that server
-        # being up; "proxies" is their creation; "services" from the first service's start
-        # to the last one ready.
+        # while services start): "toxiproxy", "infra:<name>", "infra" (every server up,
+        # databases made) and "zygote" (its preload done) count from the boot's start;
+        # "databases:<name>" from that server being up; "proxies" is their creation;
+        # "services" from the first service's start to the last one ready.
         self.timings: dict[str, float] = {}
-        # Seconds per teardown step ("services", "proxies", "infra", "workdir").
+        # Seconds per teardown step ("services", "zygote", "proxies", "infra", "workdir").
         self.teardown_timings: dict[str, float] = {}
         self.teardown_problems: list[str] = []
         self._toxiproxy: ToxiproxyClient | None = None
@@ -152,12 +159,14 @@ class Fleet(Closing):
         proxied: bool | None = None,
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
+        zygote: bool = True,
         containers: ContainerBackend | None = None,
     ) -> Fleet:
         """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
 
         ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
         are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown;
+        ``zygote=False`` starts every service the plain way (see :mod:`harness.fleet.zygote`);
         ``containers`` runs the services as containers (the fleet closes it too).
         """
         fleet = cls(
@@ -167,6 +176,7 @@ class Fleet(Closing):
             proxied=manifest.proxied if proxied is None else proxied,
             keep_logs=keep_logs,
             remove_workdir=remove_workdir,
+            zygote=zygote,
             containers=containers,
         )
         began = time.monotonic()
@@ -192,7 +202,13 @@ class Fleet(Closing):
         # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
         self.infra = self._prepare_infra()
         infra_up = {name: self._in_background(self._bring_up, name) for name in self.infra}
+        for name, job in infra_up.items():
+            # Timed when it happens: the start loop may be busy (waiting for the zygote).
+            job.add_done_callback(self._timer(f"infra:{name}"))
         toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
+        if self.use_zygote and self.containers is None:
+            # Started first: its preload is the longest thing the services wait for.
+            self.zygote = start_zygote(self.manifest, self.workdir, _inherited_env())
         ports = self._allocate_ports()
         if toxiproxy is not None:
             server = self._wait_for(toxiproxy, "toxiproxy", infra_up)
@@ -211,6 +227,15 @@ class Fleet(Closing):
             with self._phase("containers"):
                 self.containers.create_all(self, ports)
         self._start_services(ports, infra_up)
+
+    def _since_began(self) -> float:
+        return time.monotonic() - self._began
+
+    def _timer(self, phase: str) -> Callable[[Future[Any]], None]:
+        def record(_: Future[Any]) -> None:
+            self.timings.setdefault(phase, self._since_began())
+
+        return record
 
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
@@ -382,7 +407,7 @@ class Fleet(Closing):
                 if name not in servers_up and job.done():
                     job.result()  # a server that failed to start fails the boot
                     servers_up.add(name)
-                    self.timings[f"infra:{name}"] = time.monotonic() - self._began
+                    self.timings.setdefault(f"infra:{name}", self._since_began())
                     changed = True
             for name in [n for n in pending if needs[n] <= ready and infra_needs[n] <= servers_up]:
                 pending.remove(name)
@@ -411,6 +436,9 @@ class Fleet(Closing):
             self.timings["infra"] = max(self.timings[f"infra:{name}"] for name in infra_up)
         if first_start is not None:
             self.timings["services"] = time.monotonic() - first_start
+        if self.zygote is not None and self.zygote.ready_at is not None:
+            # Its preload, from the boot's start (the services' start waits for it).
+            self.timings["zygote"] = self.zygote.ready_at - self._began
 
     def _booted(self, name: str, began: float) -> bool:
         """One readiness probe; raises when the service exited or ran out of time."""
@@ -429,10 +457,11 @@ class Fleet(Closing):
 
     def _not_ready(self, name: str, state: str, last_error: Exception | None) -> str:
         service = self.services[name]
-        cause = f" (last error: {last_error!r})" if last_error is not None else ""
+        cause = f" (last error: {last_error})" if last_error is not None else ""
+        wanted = service.spec.ready_check.describe(service.url, service.port)
         return (
             f"fleet '{self.manifest.name}': service {name} {state}: "
-            f"GET {service.url}{service.spec.readiness} -> 200{cause}\n"
+            f"{wanted}{cause}\n"
             f"--- last lines of {service.log_path} ---\n{service.process.log_tail()}"
         )
 
@@ -444,12 +473,23 @@ class Fleet(Closing):
         env = service_env(self.manifest, name, port, self.edges, self.infra, self.workdir)
         process = ManagedProcess(
             name,
-            spec.argv(),
+            self._argv(name, port),
             env={**_inherited_env(), **env},
             cwd=self.manifest.service_cwd(name),
             log_path=self.workdir / "logs" / f"{name}.log",
+            launcher=self.zygote,
         )
         return RunningService(name, spec, port, process, env)
+
+    def _argv(self, name: str, port: int) -> list[str]:
+        """The command line, with ``{port}``, ``{host}`` and ``{calls.NAME}`` filled in."""
+        spec = self.manifest.services[name]
+        calls = {
+            wired.edge.target: dependency_url(self.manifest, wired.edge, wired.listen, self.infra)
+            for wired in self.edges.values()
+            if wired.edge.source == name and wired.edge.kind is EdgeKind.HTTP
+        }
+        return render_command(spec.argv(), host=LOOPBACK, port=port, calls=calls)
 
     # --- the handle ----------------------------------------------------------------------
 
@@ -521,21 +561,31 @@ class Fleet(Closing):
             return ""
 
     def readiness_url(self, service: str) -> str:
+        """The URL of the readiness path (FleetError for a service not ready by HTTP)."""
         running = self.service(service)
-        return running.url + running.spec.readiness
+        path = running.spec.ready_check.http
+        if path is None:
+            raise FleetError(f"service {service} has no HTTP readiness path")
+        return running.url + path
 
     def is_ready(self, service: str) -> bool:
-        """One probe of the readiness path: True on 200."""
-        return self._probe.ready(self.readiness_url(service))
+        """One probe of the service's readiness check (HTTP: its path answers 200)."""
+        try:
+            return self._probe_readiness(service)
+        except (httpx.HTTPError, NotReady):
+            return False
 
     def _probe_readiness(self, service: str) -> bool:
-        return self._probe.check(self.readiness_url(service))
+        running = self.service(service)
+        return self._probe.check_service(
+            running.spec.ready_check, running.url, running.port, running.process
+        )
 
     def wait_ready(self, service: str, timeout: float | None = None) -> None:
         """Block until ``service`` answers 200 on its readiness path (after a restart, say)."""
         running = self.service(service)
         limit = running.spec.ready_timeout if timeout is None else timeout
-        probe = f"GET {running.url}{running.spec.readiness} -> 200"
+        probe = running.spec.ready_check.describe(running.url, running.port)
         try:
             running.process.wait_until(
                 lambda: self._probe_readiness(service),
@@ -556,6 +606,7 @@ class Fleet(Closing):
             "workdir": str(self.workdir),
             "boot_seconds": self.boot_seconds,
             "timings": self.timings,
+            "zygote": self.zygote.pid if self.zygote is not None else None,
             "toxiproxy": {
                 "api": self._toxiproxy_api,
                 "pid": toxiproxy_process.pid if toxiproxy_process else None,
@@ -613,6 +664,9 @@ class Fleet(Closing):
                 self._stop_services()
                 if self.containers is not None:
                     self.containers.close(self.teardown_problems)
+            if self.zygote is not None:
+                with self._timed_teardown("zygote"):
+                    self._attempt("stop the zygote", self.zygote.close)
             with self._timed_teardown("proxies"):
                 self._delete_proxies()
             with self._timed_teardown("infra"):

@@ -16,16 +16,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.errors import ManifestError
 from harness.fleet.container_spec import ContainersSpec
-from harness.yamlsource import Problem, load_model
+from harness.fleet.readiness import ReadinessSpec, flat_errors, parse_readiness, readiness_spec
+from harness.fleet.smokespec import SmokeSpec, smoke_problems
+from harness.fleet.templating import unknown_placeholders
+from harness.yamlsource import Problem, file_beside, load_model
 
-# Names become edge names ("orders->payments"), proxy names and file names.
+# Names become edge names ("front->prices"), proxy names and file names.
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 UrlPath = Annotated[str, Field(pattern=r"^/")]
+ModuleName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")]
 EnvValue = str | int | float
 
 
@@ -73,6 +77,18 @@ class BrokerSpec(_Strict):
     env: EnvName = "BROKER_URL"
 
 
+class OpenApiFile(_Strict):
+    """An OpenAPI document kept in a file (for a service that does not serve its own)."""
+
+    file: str
+
+    @field_validator("file")
+    @classmethod
+    def _beside(cls, value: str) -> str:
+        # Relative to the manifest's directory, checked to exist while the file validates.
+        return file_beside(value, "OpenAPI file")
+
+
 class ServiceSpec(_Strict):
     command: list[str] | None = None
     module: str | None = None
@@ -82,8 +98,11 @@ class ServiceSpec(_Strict):
     host_env: EnvName = "HOST"
     port: int | None = Field(default=None, ge=1, le=65535)
     health: UrlPath = "/healthz"
-    readiness: UrlPath = "/readyz"
-    openapi: UrlPath | None = "/openapi.json"
+    # A path (HTTP 200), or {http: path} | {tcp: true|port} | {log: regex} | {alive: s}.
+    readiness: UrlPath | ReadinessSpec = "/readyz"
+    # A path the service serves its document on, a file (any other string, relative to
+    # the manifest, or {file: ...}), or null: no OpenAPI.
+    openapi: UrlPath | OpenApiFile | None = "/openapi.json"
     ready_timeout: float = Field(default=30.0, gt=0)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     # HTTP edges. They do not order the start: every proxy exists before any service starts,
@@ -92,7 +111,7 @@ class ServiceSpec(_Strict):
     # Services this one needs (no edge), ready before it starts.
     depends_on: list[Name] = Field(default_factory=list)
     # Services this one needs in the fleet (no edge), but not before it starts: it copes
-    # with them starting at the same time (the relay reads the tables orders makes).
+    # with them starting at the same time (e.g. it reads tables the other one creates).
     requires: list[Name] = Field(default_factory=list)
     database: DatabaseSpec | None = None
     broker: BrokerSpec | None = None
@@ -117,6 +136,39 @@ class ServiceSpec(_Strict):
     def _check_env(cls, value: object) -> object:
         return _no_booleans(value) if isinstance(value, dict) else value
 
+    @field_validator("openapi", mode="before")
+    @classmethod
+    def _openapi_file(cls, value: object) -> object:
+        # Decided here, so a bad value gets one error rather than one per form.
+        if isinstance(value, str) and not value.startswith("/"):
+            value = {"file": value}
+        if isinstance(value, dict):
+            try:
+                return OpenApiFile.model_validate(value)
+            except ValidationError as exc:
+                raise ValueError(flat_errors(exc)) from None
+        return value
+
+    @field_validator("readiness", mode="before")
+    @classmethod
+    def _readiness(cls, value: object) -> object:
+        return parse_readiness(value)
+
+    @property
+    def ready_check(self) -> ReadinessSpec:
+        """The readiness check, whichever way the manifest wrote it."""
+        return readiness_spec(self.readiness)
+
+    @property
+    def openapi_path(self) -> str | None:
+        """The URL path the service serves its OpenAPI document on, if it does."""
+        return self.openapi if isinstance(self.openapi, str) else None
+
+    @property
+    def openapi_file(self) -> Path | None:
+        """The file holding the service's OpenAPI document, if the manifest names one."""
+        return Path(self.openapi.file) if isinstance(self.openapi, OpenApiFile) else None
+
     def argv(self, python: str = sys.executable) -> list[str]:
         """The command line; a ``module`` runs with the harness's own interpreter."""
         if self.command:
@@ -137,10 +189,15 @@ class Manifest(_Strict):
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     # False bypasses Toxiproxy: callers get their callee's address directly (for benchmarks).
     proxied: bool = True
+    # Modules the zygote imports once for every `module:` service (harness.fleet.zygote).
+    preload: list[ModuleName] = Field(default_factory=list)
     infra: dict[Name, InfraSpec] = Field(default_factory=dict)
     services: dict[Name, ServiceSpec] = Field(min_length=1)
     # How the services run as containers (the docker fleet backend).
     containers: ContainersSpec | None = None
+    # What `harness fleet smoke` asks the fleet (harness.fleet.smokespec); without it the
+    # smoke checks readiness and every edge.
+    smoke: SmokeSpec | None = None
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -172,6 +229,11 @@ class Manifest(_Strict):
             yield from self._service_problems(name, svc)
         yield from self._duplicate_ports()
         yield from self._cycles()
+        if self.smoke is not None:
+            from harness.fleet.graph import derive_edges  # graph imports this module
+
+            edges = [edge.name for edge in derive_edges(self)]
+            yield from smoke_problems(self.smoke, self.services, edges)
 
     def _name_clashes(self) -> Iterable[Problem]:
         # Edge names are "<from>-><to>" over both namespaces; a clash would make them ambiguous.
@@ -192,6 +254,9 @@ class Manifest(_Strict):
             yield Problem((*at, "module"), "give either `command` or `module`, not both")
         elif svc.command is not None and not svc.command:
             yield Problem((*at, "command"), "command is empty")
+        elif svc.command is not None:
+            for index, why in unknown_placeholders(svc.command, svc.calls):
+                yield Problem((*at, "command", index), why)
         for callee in svc.calls:
             if callee == name:
                 yield Problem((*at, "calls", callee), "a service cannot call itself")

@@ -17,6 +17,7 @@ import httpx
 
 from harness.fuzz.errors import AuthError
 from harness.fuzz.settings import AuthSpec, TokenSpec
+from harness.httpbody import describe_body
 
 
 def bearer_schemes(document: Mapping[str, Any]) -> list[str]:
@@ -65,11 +66,11 @@ def fetch_token(base_url: str, spec: TokenSpec, path: str, http: httpx.Client) -
     except httpx.HTTPError as exc:
         raise AuthError(f"POST {url}: {exc}") from exc
     if response.status_code >= 300:
-        raise AuthError(f"POST {url} answered {response.status_code}: {response.text[:300]}")
+        raise AuthError(f"POST {url} answered {response.status_code}: {describe_body(response)}")
     try:
         token = response.json()[spec.field]
     except (ValueError, KeyError, TypeError):
-        raise AuthError(f"POST {url}: no '{spec.field}' in {response.text[:300]}") from None
+        raise AuthError(f"POST {url}: no '{spec.field}' in {describe_body(response)}") from None
     if not isinstance(token, str) or not token:
         raise AuthError(f"POST {url}: '{spec.field}' is not a non-empty string")
     return token

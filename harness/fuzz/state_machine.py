@@ -34,6 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test, i
 
 from harness.fuzz.errors import FuzzError
 from harness.fuzz.seeds import Seed
+from harness.httpbody import describe_body
 from harness.invariants import InvariantContext, InvariantRegistry
 from harness.invariants import registry as default_registry
 
@@ -129,7 +130,7 @@ class FleetClient:
             target = str(response.request.url)
             raise ServerError(
                 f"{method} {service} {path} answered {response.status_code}: "
-                f"{response.text[:500]}\nReproduce with:\n    "
+                f"{describe_body(response, limit=500)}\nReproduce with:\n    "
                 + curl_line(method, target, sent, json_body)
             )
         return response

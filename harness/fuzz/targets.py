@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from harness.fleet.manifest import Manifest
+from harness.fleet.openapi import OpenApiUnavailable, openapi_document
 from harness.fuzz.auth import bearer_schemes, obtain_bearer, token_command, token_operation
 from harness.fuzz.errors import FuzzError, FuzzInputError, NothingToFuzz
 from harness.fuzz.settings import FuzzSettings, TokenSpec
@@ -152,17 +153,11 @@ def open_service(
     if spec.openapi is None:
         raise FuzzError(f"service {name} publishes no OpenAPI (manifest: openapi is null)")
     base_url = fleet.url(name)
-    openapi_url = base_url + spec.openapi
     try:
-        response = http.get(openapi_url)
-        response.raise_for_status()
-        document = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise FuzzError(
-            f"service {name}: cannot load its OpenAPI from {openapi_url}: {exc}"
-        ) from exc
-    if not isinstance(document, dict) or "paths" not in document:
-        raise FuzzError(f"service {name}: {openapi_url} is not an OpenAPI document")
+        # Served by the service, or a file the manifest names.
+        openapi_url, document = openapi_document(name, spec, base_url, http)
+    except OpenApiUnavailable as exc:
+        raise FuzzError(str(exc)) from exc
     auth = settings.service(name).auth
     bearer = obtain_bearer(base_url, document, auth, http)
     token_spec = auth.token if auth is not None else None

@@ -52,10 +52,15 @@ _INITDB_OPTIONS = (
     "--locale=C",
     "--no-sync",
     "--no-instructions",
+    # 1 MB WAL segments instead of 16: the cluster is copied on every boot (see
+    # postgres_template), and a fresh 16 MB segment was 40% of what cp copies.
+    "--wal-segsize=1",
 )
 # Line 8 of postmaster.pid: "starting", "ready" or "stopping" (PostgreSQL >= 10).
 _PID_FILE_STATUS_LINE = 7
 _READY_POLL = 0.01
+# Free space a tmpfs needs before a cluster goes there (see _memory_dir).
+_MEMORY_DIR_ROOM = 1 << 30
 _SPEED_SETTINGS = (
     "fsync=off",
     "full_page_writes=off",
@@ -64,6 +69,8 @@ _SPEED_SETTINGS = (
     "shared_buffers=32MB",
     "huge_pages=off",
     "jit=off",
+    # A new WAL segment need not be zero-filled first (fsync is off anyway).
+    "wal_init_zero=off",
     "max_connections=200",
 )
 
@@ -214,21 +221,30 @@ class LocalPostgres:
 
     def _choose_data_root(self, preferred: Path) -> Path:
         root = preferred.parent
-        if self.run_as is None:
-            preferred.mkdir(parents=True, exist_ok=False)
-            return preferred
-        entry = _passwd(self.run_as)
-        if _can_traverse(root, entry):
+        entry = _passwd(self.run_as) if self.run_as is not None else None
+        memory = _memory_dir()
+        if memory is not None:
+            # In memory when the machine has room: copying the template there and deleting
+            # the cluster afterwards cost a fraction of what they do on a disk (measured
+            # on ext4 here: cp 0.13-0.21 s against 0.5-1.8 s; the removal of a cluster the
+            # fleet had written to, 0.3-3.7 s). fsync is off anyway.
+            data_root = self._outside(preferred, memory)
+        elif entry is None or _can_traverse(root, entry):
             data_root = preferred
             data_root.mkdir(parents=True, exist_ok=False)
         else:
             # e.g. pytest's /tmp/pytest-of-root is 0700: the server user cannot get through
             # it, so the cluster lives in the system temp dir (the log stays in `root`).
-            data_root = Path(tempfile.mkdtemp(prefix=f"harness-{preferred.name}-"))
-            # Not under the fleet's work directory: the run registry must know it too.
-            runs.current().add_path(data_root)
-            self._outside_root = True
-        os.chown(data_root, entry.pw_uid, entry.pw_gid)
+            data_root = self._outside(preferred, None)
+        if entry is not None:
+            os.chown(data_root, entry.pw_uid, entry.pw_gid)
+        return data_root
+
+    def _outside(self, preferred: Path, parent: Path | None) -> Path:
+        data_root = Path(tempfile.mkdtemp(prefix=f"harness-{preferred.name}-", dir=parent))
+        # Not under the fleet's work directory: the run registry must know it too.
+        runs.current().add_path(data_root)
+        self._outside_root = True
         return data_root
 
     def _initdb(self) -> None:
@@ -296,6 +312,21 @@ def _run_initdb(
 def _server_env() -> dict[str, str]:
     # A clean environment: PG* variables of the caller must not steer our server.
     return {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C", "TZ": "UTC"}
+
+
+def _memory_dir() -> Path | None:
+    """A writable tmpfs with room to spare for a cluster (/dev/shm), else None.
+
+    Containers often give /dev/shm 64 MB: a cluster (30-100 MB) then stays on disk.
+    """
+    shm = Path("/dev/shm")
+    try:
+        stats = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK | os.X_OK):
+        return None
+    return shm if stats.f_bavail * stats.f_frsize >= _MEMORY_DIR_ROOM else None
 
 
 def _passwd(user: str) -> pwd.struct_passwd:

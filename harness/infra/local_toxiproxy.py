@@ -11,6 +11,7 @@ from harness.errors import InfraError
 from harness.infra.base import Endpoint
 from harness.infra.ports import free_port, port_open
 from harness.infra.process import ManagedProcess
+from harness.infra.toxiproxy_install import TOXIPROXY_VERSION, cache_dir
 
 REPO_TOOL = Path(".tools/bin/toxiproxy-server")
 # Toxiproxy answers 403 to a User-Agent starting with "Mozilla/".
@@ -20,7 +21,8 @@ _USER_AGENT = "harness-infra"
 def find_toxiproxy_server(explicit: str | None = None, cwd: Path | None = None) -> str:
     """The argument (``infra.toxiproxy_bin`` of the configuration), then
     .tools/bin/toxiproxy-server in the working directory or one of its parents (the
-    repository), then PATH."""
+    repository), then the per-user cache ``harness setup toxiproxy`` builds into, then
+    PATH."""
     if explicit:
         if Path(explicit).is_file():
             return explicit
@@ -29,13 +31,17 @@ def find_toxiproxy_server(explicit: str | None = None, cwd: Path | None = None) 
     for directory in (start, *start.parents):
         if (directory / REPO_TOOL).is_file():
             return str(directory / REPO_TOOL)
+    cached = cache_dir() / "toxiproxy-server"
+    if cached.is_file():
+        return str(cached)
     found = shutil.which("toxiproxy-server")
     if found is not None:
         return found
     raise InfraError(
         "toxiproxy-server not found; tried: infra.toxiproxy_bin (HARNESS_TOXIPROXY_BIN, "
-        f"not set), {REPO_TOOL} in {start} and its parents, and PATH. "
-        "Install it with: go install github.com/Shopify/toxiproxy/v2/cmd/server@v2.12.0 "
+        f"not set), {REPO_TOOL} in {start} and its parents, {cached}, and PATH. "
+        f"Build it with `harness setup toxiproxy` (needs Go), or: go install "
+        f"github.com/Shopify/toxiproxy/v2/cmd/server@{TOXIPROXY_VERSION} "
         "(the binary is named `server`; rename it toxiproxy-server)"
     )
 

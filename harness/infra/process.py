@@ -10,6 +10,12 @@ freeze (SIGSTOP) hit the whole server at once, as a machine failure would.
 Nothing outlives the harness, however it dies: every child gets a parent-death signal
 (:mod:`harness.infra.lifeline`) and is recorded, with its start time, in the run registry
 (:mod:`harness.infra.runs`), whose sweep removes what a killed run left.
+
+A process may have a ``launcher`` (:class:`Launcher`), which starts it another way than a
+fresh ``exec``: the zygote (:mod:`harness.infra.zygote`) forks ``python -m`` services
+from one process that has imported their shared modules already. Whatever the launcher
+cannot start, or when it is gone, starts the plain way; everything else (groups, signals,
+the registry, the log) is the same for both.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO, Protocol
 
 import psutil
 
@@ -41,13 +48,37 @@ _HALTED = (
 )
 
 
+class Child(Protocol):
+    """A started process as ManagedProcess sees it: a ``subprocess.Popen`` or a launcher's
+    handle (its exit status known to whoever reaps it)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+class LaunchRefused(InfraError):
+    """A launcher cannot start this process (the process then starts the plain way)."""
+
+
+class Launcher(Protocol):
+    def launch(self, process: ManagedProcess) -> Child:
+        """Start ``process`` (its argv, env, cwd; output appended to its log) in its own
+        session, dying with us; :class:`LaunchRefused` when it cannot."""
+        ...
+
+
 class ManagedProcess:
     """A child process with its output appended to `log_path`.
 
     `env` replaces the environment (as in `subprocess`); None inherits ours. `user` runs the
     process as that system user (we must be root or that user). `stop_signal` is what
     `stop()` sends first: SIGTERM by default; PostgreSQL wants SIGINT ("fast" shutdown),
-    because on SIGTERM it waits for every client to disconnect.
+    because on SIGTERM it waits for every client to disconnect. `pass_fds` are kept open in
+    the child (as in `subprocess`). `launcher`, when set, is asked first to start it.
     """
 
     def __init__(
@@ -60,6 +91,8 @@ class ManagedProcess:
         log_path: Path,
         user: str | None = None,
         stop_signal: signal.Signals = signal.SIGTERM,
+        pass_fds: Sequence[int] = (),
+        launcher: Launcher | None = None,
     ) -> None:
         if not argv:
             raise ValueError("argv must name a program")
@@ -70,7 +103,9 @@ class ManagedProcess:
         self.log_path = log_path
         self.user = user
         self.stop_signal = stop_signal
-        self._popen: subprocess.Popen[bytes] | None = None
+        self.pass_fds = tuple(pass_fds)
+        self.launcher = launcher
+        self._popen: Child | None = None
         # The start time the run registry knows the current process by.
         self._registered: str | None = None
         # Faults and teardown may act from different threads (a chaos timeline, Ctrl-C).
@@ -103,27 +138,45 @@ class ManagedProcess:
                 stamp = time.strftime("%Y-%m-%d %H:%M:%S")
                 log.write(f"--- harness {stamp}: start {shlex.join(self.argv)}\n".encode())
                 log.flush()
-                arm = lifeline.die_with_parent()
-                try:
-                    self._popen = lifeline.spawn(
-                        lambda: subprocess.Popen(
-                            self.argv,
-                            stdin=subprocess.DEVNULL,
-                            stdout=log,
-                            stderr=subprocess.STDOUT,
-                            env=self.env,
-                            cwd=self.cwd,
-                            start_new_session=True,
-                            user=uid,
-                            group=gid,
-                            extra_groups=groups,
-                            # Safe with threads here: arm() takes no lock (one prctl call).
-                            preexec_fn=arm,  # noqa: PLW1509
-                        )
-                    )
-                except (OSError, subprocess.SubprocessError) as exc:
-                    raise InfraError(f"{self.name}: cannot run {self.argv[0]}: {exc}") from exc
+                self._popen = self._launched(log) if self.launcher and uid is None else None
+                if self._popen is None:
+                    self._popen = self._spawn(log, uid, gid, groups)
             self._registered = runs.current().add_process(self._popen.pid, self.name)
+
+    def _launched(self, log: BinaryIO) -> Child | None:
+        """The launcher's child; None (and a line in the log saying why) if it refused."""
+        assert self.launcher is not None
+        try:
+            return self.launcher.launch(self)
+        except LaunchRefused as exc:
+            log.write(f"--- harness: {exc}; started the plain way\n".encode())
+            log.flush()
+            return None
+
+    def _spawn(
+        self, log: BinaryIO, uid: int | None, gid: int | None, groups: list[int] | None
+    ) -> Child:
+        arm = lifeline.die_with_parent()
+        try:
+            return lifeline.spawn(
+                lambda: subprocess.Popen(
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                    user=uid,
+                    group=gid,
+                    extra_groups=groups,
+                    pass_fds=self.pass_fds,
+                    # Safe with threads here: arm() takes no lock (one prctl call).
+                    preexec_fn=arm,  # noqa: PLW1509
+                )
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise InfraError(f"{self.name}: cannot run {self.argv[0]}: {exc}") from exc
 
     def stop(self, timeout: float = 5.0) -> None:
         """Graceful stop, SIGKILL to the whole tree after `timeout` s; idempotent."""
@@ -238,13 +291,13 @@ class ManagedProcess:
             f"--- last lines of {self.log_path} ---\n{self.log_tail()}"
         )
 
-    def _forget(self, popen: subprocess.Popen[bytes]) -> None:
+    def _forget(self, popen: Child) -> None:
         """The process tree is gone: the run registry need not sweep it any more."""
         if self._registered is not None:
             runs.current().drop_process(popen.pid, self._registered)
             self._registered = None
 
-    def _running_popen(self, sig: signal.Signals) -> subprocess.Popen[bytes]:
+    def _running_popen(self, sig: signal.Signals) -> Child:
         if self._popen is None or self._popen.poll() is not None:
             raise InfraError(f"{self.name} is not running; cannot send {sig.name}")
         return self._popen
@@ -276,7 +329,7 @@ def _live(proc: psutil.Process) -> bool:
         return False
 
 
-def _group_has_live_members(popen: subprocess.Popen[bytes]) -> bool:
+def _group_has_live_members(popen: Child) -> bool:
     if popen.poll() is None:
         return True
     try:
@@ -297,7 +350,7 @@ def _group_has_live_members(popen: subprocess.Popen[bytes]) -> bool:
 class _Tree:
     """A process group plus every descendant of its leader, including those that left it."""
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: Child) -> None:
         self.popen = popen
         self.descendants: dict[int, psutil.Process] = {}
 

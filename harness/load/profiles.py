@@ -92,7 +92,8 @@ class TokenAuth(_Strict):
     """How a user gets its bearer token, once, when it starts."""
 
     method: Literal["POST", "GET"] = "POST"
-    path: str = Field(default="/auth/token", pattern=r"^/")
+    # No default: the harness knows no fleet's token endpoint.
+    path: str = Field(pattern=r"^/", description="the fleet's token endpoint, e.g. /auth/token")
     body: dict[str, Any] = Field(
         default_factory=lambda: {"client_id": "load-{run_id}-{user_id}"},
         description="JSON body; templates allowed. A client id per user gives each its own "

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from harness.httpbody import describe_body
 from harness.load import templates
 from harness.load.errors import SetupStepError
 from harness.load.profiles import LoadProfile, Request
@@ -51,7 +52,7 @@ def _request(
         if not ok:
             raise SetupStepError(
                 f"setup {label}: {step.method} {path} -> {response.status_code}: "
-                f"{response.text[:300]}"
+                f"{describe_body(response)}"
             )
         return response
 
@@ -63,12 +64,14 @@ def _token(client: httpx.Client, profile: LoadProfile, variables: Mapping[str, A
     if response.status_code != 200:
         raise SetupStepError(
             f"setup token: {auth.method} {auth.path} -> {response.status_code}: "
-            f"{response.text[:300]}"
+            f"{describe_body(response)}"
         )
     try:
         return str(templates.extract(response.json(), auth.field))
     except (ValueError, KeyError):
-        raise SetupStepError(f"setup token: no '{auth.field}' in {response.text[:200]}") from None
+        raise SetupStepError(
+            f"setup token: no '{auth.field}' in {describe_body(response)}"
+        ) from None
 
 
 def run_setup(profile: LoadProfile, base_url: str, run_vars: Mapping[str, Any], run_id: str) -> int:

@@ -98,7 +98,7 @@ def test_smoke_with_an_unknown_edge_exits_2_before_booting(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     "args",
     [
-        ["fleet", "up", "--provider", "docker"],
+        ["fleet", "up", "--provider", "k8s"],
         ["fleet", "smoke", "--samples", "0"],
         ["fleet", "validate", "missing.yaml"],
         ["load", "missing.yaml"],
@@ -166,12 +166,15 @@ def test_stopping_fleet_up_leaves_no_process_and_no_directory(
     assert list(temp.iterdir()) == []
 
 
-# Stand-ins under the smoke flow's names, with its default edge (orders->payments), so the
-# flow gets past the checks of its input and fails at a step.
-SMOKE_STANDINS = {
-    "gateway": standin_service("gateway"),
-    "orders": standin_service("orders", calls={"payments": {"env": "PAYMENTS_URL"}}),
-    "payments": standin_service("payments"),
+# A fleet that declares a smoke request which fails: b has no /token route (404).
+SMOKE_FAILS = {
+    **CALLER_CALLEE,
+    "smoke": {
+        "setup": [{"method": "POST", "service": "b", "path": "/token", "save": {"t": "x"}}],
+        "request": {"service": "a", "path": "/call"},
+        "fault": {"edge": "a->b", "latency_ms": 200},
+        "samples": 1,
+    },
 }
 
 
@@ -179,21 +182,18 @@ SMOKE_STANDINS = {
 def test_smoke_failure_prints_the_step_and_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Stand-ins under the gateway's and orders' names: up and ready, but no token issuer.
-    manifest = {
-        "version": 1,
-        "services": SMOKE_STANDINS,
-    }
-    path = write(tmp_path / "fleet.yaml", manifest)
+    path = write(tmp_path / "fleet.yaml", SMOKE_FAILS)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
     before = psutil.Process().children(recursive=True)
     result = runner.invoke(app, ["fleet", "smoke", "--json", "--manifest", str(path)])
     assert result.exit_code == 1
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["ok"] is False
-    assert summary["step"] == "token"
+    assert summary["step"] == "setup[0]"
     assert "POST http://127.0.0.1:" in summary["reason"]
-    assert "/auth/token -> 501 (expected [200])" in summary["reason"]
+    # The stand-in's server answers with an HTML error page: quoted by its title and text.
+    assert '/token -> 501 (expected [200]): HTML "Error response": Error' in summary["reason"]
+    assert "<" not in summary["reason"]
     assert psutil.Process().children(recursive=True) == before
 
 
@@ -201,17 +201,58 @@ def test_smoke_failure_prints_the_step_and_exits_1(
 def test_smoke_without_json_tells_a_person_where_it_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    manifest = {
-        "version": 1,
-        "services": SMOKE_STANDINS,
-    }
-    path = write(tmp_path / "fleet.yaml", manifest)
+    path = write(tmp_path / "fleet.yaml", SMOKE_FAILS)
     monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
     result = runner.invoke(app, ["fleet", "smoke", "--manifest", str(path)])
     assert result.exit_code == 1
-    assert "failed at token" in result.output
-    assert "/auth/token -> 501" in result.output
+    assert "failed at setup[0]" in result.output
+    assert "/token -> 501" in result.output
     assert '"ok"' not in result.output  # a table, not JSON
+
+
+@pytest.mark.slow
+def test_smoke_of_a_fleet_without_a_smoke_section_checks_readiness_and_edges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "fleet.yaml", CALLER_CALLEE)
+    monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
+    result = runner.invoke(app, ["fleet", "smoke", "--json", "--manifest", str(path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["ok"] is True
+    assert summary["edges"] == {"a->b": "GET /readyz -> 200"}
+    assert set(summary["services"]) == {"a", "b"}
+    assert summary["flow"] is None
+
+
+@pytest.mark.slow
+def test_smoke_measures_the_declared_request_with_the_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = {
+        **CALLER_CALLEE,
+        "smoke": {
+            "request": {"service": "a", "path": "/call", "save": {"callee": "callee.service"}},
+            "fault": {"edge": "a->b", "latency_ms": 200},
+            "samples": 2,
+        },
+    }
+    path = write(tmp_path / "fleet.yaml", manifest)
+    monkeypatch.setenv("HARNESS_TOXIPROXY_BIN", str(TOXIPROXY_BIN))
+    result = runner.invoke(app, ["fleet", "smoke", "--json", "--manifest", str(path)])
+    assert result.exit_code == 0, result.output
+    flow = json.loads(result.output.strip().splitlines()[-1])["flow"]
+    assert flow["fault_observed"] is True
+    assert min(flow["timings"]["faulted"]["samples_ms"]) >= 200
+    assert len(flow["timings"]["recovered"]["samples_ms"]) == 2
+    assert flow["saved"] == ["callee", "run_id"]
+
+
+def test_smoke_options_without_a_smoke_section_exit_2(tmp_path: Path) -> None:
+    path = write(tmp_path / "f.yaml", CALLER_CALLEE)
+    result = runner.invoke(app, ["fleet", "smoke", "--manifest", str(path), "--edge", "a->b"])
+    assert result.exit_code == 2
+    assert "declares none" in result.output
 
 
 def test_schema_describes_the_manifest() -> None:

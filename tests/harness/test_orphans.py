@@ -95,6 +95,11 @@ def test_a_sigkilled_fleet_up_leaves_nothing_once_swept(tmp_path: Path, private_
         assert len(fleet["services"]) == 6
         assert len(fleet["infra"]) == 2
         assert {svc["pid"] for svc in fleet["services"].values()} <= set(started)
+        # The services were forked by the fleet's zygote (the default launcher).
+        assert fleet["zygote"] in started
+        assert {psutil.Process(s["pid"]).ppid() for s in fleet["services"].values()} == {
+            fleet["zygote"]
+        }
         assert all(port_open(ep.host, ep.port) for ep in listening)
         assert workdir.parent == private_tmp
         assert len(list(registry.glob("run-*.jsonl"))) == 1

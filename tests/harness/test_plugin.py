@@ -90,8 +90,8 @@ def test_options_and_ini_settings_appear_in_help(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(
         ["*harness_manifest*", "*harness_provider*", "*harness_chaos_scenarios*"]
     )
-    # Nothing is offered before it works: the docker provider comes later.
-    assert "docker" not in result.stdout.str()
+    # The docker provider works now (issue 12): offered, with its marker.
+    result.stdout.fnmatch_lines(["*--harness-provider={local,docker,external}*"])
     assert "--update-baseline " not in result.stdout.str()
 
 

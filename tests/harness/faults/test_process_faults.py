@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import struct
@@ -20,22 +21,41 @@ from harness.infra.base import Endpoint
 from harness.infra.local import LocalProvider
 from harness.infra.local_redis import ping
 from harness.infra.process import ManagedProcess
+from harness.infra.zygote import SUPPORTED as zygote_supported
+from harness.infra.zygote import Zygote, ZygoteChild
 
 pytestmark = pytest.mark.slow
 
 SLEEPER = "import time\nprint('up', flush=True)\ntime.sleep(120)"
 
 
-@pytest.fixture
-def sleeper(tmp_path: Path) -> Iterator[ManagedProcess]:
+@pytest.fixture(params=["plain", "zygote"])
+def sleeper(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ManagedProcess]:
+    """A service-like process: its own interpreter, or forked from a zygote (as a fleet's
+    `module:` services are), where a restart must come back through the zygote too."""
+    zygote: Zygote | None = None
+    if request.param == "zygote":
+        if not zygote_supported:
+            pytest.skip("the zygote needs Linux")
+        (tmp_path / "sleeper.py").write_text(SLEEPER)
+        zygote = Zygote(["json"], cwd=tmp_path, env=os.environ, log_path=tmp_path / "z.log")
+        zygote.start()
+        argv = [sys.executable, "-m", "sleeper"]
+    else:
+        argv = [sys.executable, "-c", SLEEPER]
     proc = ManagedProcess(
-        "inventory", [sys.executable, "-c", SLEEPER], log_path=tmp_path / "inventory.log"
+        "inventory", argv, log_path=tmp_path / "inventory.log", cwd=tmp_path, launcher=zygote
     )
     proc.start()
     try:
         yield proc
+        # Every start, restarts included, went the way the test asked for.
+        assert isinstance(proc._popen, ZygoteChild) == (zygote is not None)
+        assert "plain way" not in proc.log_tail(100)
     finally:
         proc.stop(timeout=1.0)
+        if zygote is not None:
+            zygote.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,16 @@ TOXIPROXY_BIN = Path(__file__).resolve().parents[3] / ".tools" / "bin" / "toxipr
 WriteManifest = Callable[..., Path]
 
 
+# How stand-ins start: "command" (their own interpreter) or "module" (`python -m standin`,
+# which the fleet forks from its zygote). test_lifecycle runs every test both ways.
+STANDIN_AS = "command"
+
+
 def standin_service(name: str, **fields: Any) -> dict[str, Any]:
     """A manifest entry for one stand-in service; `env` is merged with NAME."""
     env = {"NAME": name, **fields.pop("env", {})}
+    if STANDIN_AS == "module":
+        return {"module": STANDIN.stem, "cwd": str(STANDIN.parent), "env": env, **fields}
     return {"command": [sys.executable, str(STANDIN)], "env": env, **fields}
 
 

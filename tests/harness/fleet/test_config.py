@@ -123,3 +123,39 @@ def test_this_repository_points_at_the_sample_fleet() -> None:
     config = load_config(start=root, environ={})
     assert config.manifest == root / "sample_services" / "fleet.yaml"
     assert config.manifest.is_file()
+
+
+def test_docker_images_default_to_what_a_registry_serves_and_are_settings(project: Path) -> None:
+    defaults = load_config(environ={}).infra
+    assert (defaults.postgres_image, defaults.redis_image, defaults.toxiproxy_image) == (
+        "postgres:16",
+        "redis:7",
+        "ghcr.io/shopify/toxiproxy:2.12.0",
+    )
+    (project / "harness.toml").write_text(
+        'provider = "docker"\n[infra]\npostgres_image = "mine/pg:15"\n'
+    )
+    config = load_config(environ={"HARNESS_REDIS_IMAGE": "local/redis:7"})
+    assert config.provider == "docker"
+    assert (config.infra.postgres_image, config.infra.redis_image) == (
+        "mine/pg:15",
+        "local/redis:7",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "required"), [("1", True), ("true", True), ("", False), ("0", False)]
+)
+def test_require_docker_is_read_from_the_environment(value: str, required: bool) -> None:
+    from harness.config import require_docker
+
+    assert require_docker({"HARNESS_REQUIRE_DOCKER": value}) is required
+    assert require_docker({}) is False
+
+
+def test_the_zygote_is_on_unless_switched_off(project: Path) -> None:
+    assert load_config(environ={}).infra.zygote is True
+    assert load_config(environ={"HARNESS_ZYGOTE": "0"}).infra.zygote is False
+    (project / "harness.toml").write_text("[infra]\nzygote = false\n")
+    assert load_config(environ={}).infra.zygote is False
+    assert load_config(environ={"HARNESS_ZYGOTE": "true"}).infra.zygote is True

@@ -16,10 +16,20 @@ from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
 from harness.infra.local import LocalProvider
 from harness.infra.ports import free_port
+from harness.infra.zygote import ZygoteChild
 
+from . import conftest
 from .conftest import TOXIPROXY_BIN, WriteManifest, standin_service
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, params=["command", "module"])
+def standin_started_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: stand-ins with their own interpreter, and forked by the zygote."""
+    monkeypatch.setattr(conftest, "STANDIN_AS", request.param)
+    return str(request.param)
+
 
 http = httpx.Client(trust_env=False, timeout=10.0)
 
@@ -104,7 +114,9 @@ def test_unknown_names_list_the_known_ones(standin_fleet: Fleet) -> None:
         standin_fleet.url("c")
 
 
-def test_process_handle_kills_and_restarts_a_service(standin_fleet: Fleet) -> None:
+def test_process_handle_kills_and_restarts_a_service(
+    standin_fleet: Fleet, standin_started_as: str
+) -> None:
     process = standin_fleet.services["b"].process
     old_pid = process.pid
     process.kill()
@@ -115,10 +127,15 @@ def test_process_handle_kills_and_restarts_a_service(standin_fleet: Fleet) -> No
     standin_fleet.wait_ready("b")
     assert process.pid != old_pid
     assert call_ms(standin_fleet) < 1000
+    # A `module:` service comes back through the zygote, as it first started.
+    assert isinstance(process._popen, ZygoteChild) == (standin_started_as == "module")
 
 
 def test_close_leaves_no_process_and_no_directory(
-    write_manifest: WriteManifest, caller_callee: dict[str, Any], private_tmp: Path
+    write_manifest: WriteManifest,
+    caller_callee: dict[str, Any],
+    private_tmp: Path,
+    standin_started_as: str,
 ) -> None:
     before = children()
     fleet = launch(
@@ -127,6 +144,12 @@ def test_close_leaves_no_process_and_no_directory(
     described = fleet.describe()
     pids = [svc["pid"] for svc in described["services"].values()]
     pids.append(described["toxiproxy"]["pid"])
+    # `module:` services are forked from the fleet's zygote, which goes with them.
+    assert (described["zygote"] is not None) == (standin_started_as == "module")
+    if described["zygote"] is not None:
+        pids.append(described["zygote"])
+        parents = {psutil.Process(svc["pid"]).ppid() for svc in described["services"].values()}
+        assert parents == {described["zygote"]}
     assert all(not gone(pid) for pid in pids)
     assert Path(described["workdir"]).is_dir()
 
@@ -148,8 +171,11 @@ def test_unproxied_fleet_wires_callers_straight_to_callees(
         assert fleet.services["a"].env["CALLEE_URL"] == b.url
         assert fleet.edges["a->b"].proxy is None
         assert call_ms(fleet) < 1000
-        # No Toxiproxy was started at all: a and b are our only new children.
-        assert len(children() - before) == 2
+        # No Toxiproxy was started at all: a and b (and the zygote that forked them,
+        # when there is one) are our only new children.
+        zygote = {fleet.zygote.pid} if fleet.zygote is not None else set()
+        services = {svc.process.pid for svc in fleet.services.values()}
+        assert children() - before == services | zygote
         with pytest.raises(FleetError, match="unproxied"):
             fleet.edge("a->b")
 

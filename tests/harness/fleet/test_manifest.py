@@ -273,3 +273,18 @@ def test_unknown_service_in_requires(write_manifest: WriteManifest) -> None:
         """,
     )
     assert str(error).startswith(f"{path}:6: services.relay.requires[1]: unknown service 'ordrs'")
+
+
+def test_preload_lists_module_names(write_manifest: WriteManifest) -> None:
+    path = write_manifest(
+        "version: 1\npreload: [fastapi, sqlalchemy.orm]\nservices:\n  a: {module: m}\n"
+    )
+    assert load_manifest(path).preload == ["fastapi", "sqlalchemy.orm"]
+    assert load_manifest(write_manifest(VALID)).preload == []
+
+    _, error = errors_of(
+        write_manifest,
+        "version: 1\npreload:\n  - fastapi\n  - sqlalchemy orm\nservices:\n  a: {module: m}\n",
+    )
+    assert error.line == 4
+    assert error.field_path == "preload[1]"

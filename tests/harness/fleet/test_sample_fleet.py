@@ -10,7 +10,8 @@ import pytest
 
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
-from harness.fleet.smoke import SmokeError, SmokeOptions, run_smoke
+from harness.fleet.smoke import run_smoke
+from harness.fleet.smokespec import SmokeFault
 
 from .conftest import TOXIPROXY_BIN
 
@@ -55,22 +56,35 @@ def test_every_edge_has_its_proxy(sample_fleet: Fleet) -> None:
 
 
 def test_smoke_flow_sees_the_latency_fault(sample_fleet: Fleet) -> None:
-    options = SmokeOptions(samples=5)
-    summary = run_smoke(sample_fleet, options)
+    # The checkout is the sample manifest's own `smoke:` declaration: nothing in the
+    # harness knows the sample's API.
+    summary = run_smoke(sample_fleet)
     assert summary["ok"] is True
-    assert summary["order"]["status"] == "CONFIRMED"
-    assert summary["order"]["shipment_id"]
-    assert summary["fault_observed"] is True
-    assert min(summary["checkout"]["faulted"]["samples_ms"]) >= 300
-    assert len(summary["checkout"]["faulted"]["samples_ms"]) == options.samples
+    flow = summary["flow"]
+    assert flow["first"] == {"http_status": 202, "poll": {"status": "CONFIRMED"}}
+    assert flow["fault_observed"] is True
+    assert flow["fault"] == {"edge": "orders->payments", "toxic": "latency", "latency_ms": 300}
+    assert min(flow["timings"]["faulted"]["samples_ms"]) >= 300
+    assert len(flow["timings"]["faulted"]["samples_ms"]) == 5
     assert sample_fleet.toxiproxy.toxics("orders__payments") == []
+    # Every edge carried traffic, the databases' and the broker's too.
+    assert summary["edges"]["orders->payments"] == "GET /readyz -> 200"
+    assert summary["edges"]["orders->postgres"] == "PostgreSQL answered an SSLRequest"
+    assert summary["edges"]["relay->redis"].startswith("Redis answered PING")
 
 
 def test_smoke_flow_refuses_a_fault_that_is_not_on_the_way(sample_fleet: Fleet) -> None:
     # Checkouts never call inventory through the gateway, so they stay far below a latency
     # of 5 s there, however busy the machine is.
-    with pytest.raises(SmokeError, match=r"not on the checkout's way"):
-        run_smoke(sample_fleet, SmokeOptions(edge="gateway->inventory", latency_ms=5000, samples=1))
+    assert sample_fleet.manifest.smoke is not None
+    spec = sample_fleet.manifest.smoke.model_copy(
+        update={"fault": SmokeFault(edge="gateway->inventory", latency_ms=5000), "samples": 1}
+    )
+    summary = run_smoke(sample_fleet, spec)
+    assert summary["ok"] is False
+    assert summary["step"] == "latency fault"
+    assert "not on the request's way" in summary["reason"]
+    assert summary["flow"]["fault_observed"] is False
     assert sample_fleet.toxiproxy.toxics("gateway__inventory") == []
 
 

@@ -99,7 +99,7 @@ def test_a_bad_baseline_is_exit_2(tmp_path: Path) -> None:
         (("--operation", "GIMME /notes"), "expected 'METHOD /path'"),
         (("--settings", "missing.yaml"), "missing.yaml: file not found"),
         (("--manifest", "missing.yaml"), "missing.yaml"),
-        (("--provider", "docker"), "provider: Input should be 'local' or 'external'"),
+        (("--provider", "k8s"), "provider: Input should be 'local', 'docker' or 'external'"),
         (("--max-examples", "0"), "--max-examples"),
         (("--seed", "many"), "--seed"),
     ],

@@ -172,3 +172,44 @@ def test_without_an_engine_docker_tests_skip_unless_required(
     result = pytester.runpytest("-p", "no:cacheprovider", "-rsf")
     result.assert_outcomes(**{outcome: 1})
     result.stdout.fnmatch_lines(["*no Docker engine answers*"])
+
+
+KILLED_RUN = """
+import sys
+from pathlib import Path
+from harness.config import load_config
+from harness.infra.docker import DockerProvider
+
+provider = DockerProvider(Path(sys.argv[1]), infra=load_config().infra)
+server = provider.redis()
+print(server.container_id, provider.network_name, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+@pytest.mark.docker
+def test_a_sigkilled_runs_containers_and_network_are_swept_by_the_next(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HARNESS_RUNS_DIR": str(tmp_path / "runs")}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(tmp_path / "work")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        container, network = child.stdout.readline().split()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert not _gone("containers", container), "nothing removed it yet: it outlived its run"
+    report = sweep_leftovers()
+    assert _gone("containers", container)
+    assert _gone("networks", network)
+    assert any(container[:12] in line or "harness-" in line for line in report.removed)

@@ -243,3 +243,30 @@ def test_concurrent_requests_start_one_server(tmp_path: Path) -> None:
         assert len(provider.servers) == 1
     finally:
         provider.close()
+
+
+def test_a_cluster_lives_in_memory_when_a_tmpfs_has_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.infra import local_postgres
+
+    if local_postgres._memory_dir() is None:
+        pytest.skip("no writable tmpfs with room on this machine")
+    run_as = local_postgres.default_run_as()
+    in_memory = local_postgres.LocalPostgres("mem", tmp_path, run_as=run_as)
+    try:
+        assert in_memory.data_root.parent == Path("/dev/shm")
+        # Recorded: a killed run's cluster is swept like its work directory.
+        assert in_memory._outside_root
+    finally:
+        in_memory.remove_data()
+    assert not in_memory.data_root.exists()
+
+    # No tmpfs with that much room: the cluster stays on disk, beside its log or in the
+    # system temp dir.
+    monkeypatch.setattr(local_postgres, "_MEMORY_DIR_ROOM", 1 << 62)
+    on_disk = local_postgres.LocalPostgres("disk", tmp_path, run_as=run_as)
+    try:
+        assert Path("/dev/shm") not in on_disk.data_root.parents
+    finally:
+        on_disk.remove_data()

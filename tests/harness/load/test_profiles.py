@@ -26,7 +26,7 @@ base_url: http://127.0.0.1:9
 warmup: 1s
 stages:
   - {duration: 5s, users: 2}
-auth: {body: {client_id: "c-{user_id}"}}
+auth: {path: /auth/token, body: {client_id: "c-{user_id}"}}
 tasks:
   - name: place order
     request: {method: POST, path: /orders, auth: bearer, idempotency_key: true,
@@ -90,7 +90,9 @@ def test_a_good_profile_compiles(write_profile: WriteProfile, tmp_path: Path) ->
             "/orders/{last_oder_id}",
             ":12: tasks[1].request.path: unknown variable '{last_oder_id}'",
         ),
-        ("auth: {body:", "authentication: {body:", ":7: authentication: unknown field"),
+        ("auth: {path:", "authentication: {path:", ":7: authentication: unknown field"),
+        # The harness knows no fleet's token endpoint: a profile names it.
+        ("{path: /auth/token, body:", "{body:", ":7: auth.path: missing required field 'path'"),
         (
             "abort_on_fail: true",
             "abort_on_failure: true",
@@ -109,7 +111,8 @@ def test_errors_name_file_line_and_field(
 
 
 def test_bearer_tasks_need_an_auth_section(write_profile: WriteProfile) -> None:
-    path = write_profile(GOOD.replace('auth: {body: {client_id: "c-{user_id}"}}\n', ""))
+    auth = 'auth: {path: /auth/token, body: {client_id: "c-{user_id}"}}\n'
+    path = write_profile(GOOD.replace(auth, ""))
     with pytest.raises(LoadProfileError, match=r":9: tasks\[0\]\.request\.auth: auth: bearer"):
         load_profile(path)
 
