@@ -249,3 +249,22 @@ def test_a_killed_run_is_swept_by_the_next_one(tmp_path: Path) -> None:
     )
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert _ours(LABEL_RUN, run) == ([], [])
+
+
+def test_with_the_docker_provider_every_part_is_a_container(tmp_path: Path) -> None:
+    # Images from configuration: `make test` points them at the local ones.
+    infra = load_config(start=ROOT).infra
+    running = launch(
+        tolerant_manifest(tmp_path), provider="docker", infra=infra, fleet_backend="docker"
+    )
+    try:
+        database_edge = running.edges["orders->postgres"]
+        assert database_edge.listen.host == container_of(running, "orders").network.gateway
+        assert httpx.get(running.readiness_url("orders"), timeout=10).status_code == 200
+        with running.edge("orders->postgres").down():
+            cut = httpx.get(running.readiness_url("orders"), timeout=10)
+            assert cut.status_code == 503, cut.text
+        running.wait_ready("orders", timeout=60)
+    finally:
+        running.close()
+    assert running.teardown_problems == []
