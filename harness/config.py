@@ -10,7 +10,7 @@ options) to the current directory.
 Settings come in typed sections, each a table of its own in a file (``[tool.harness.fuzz]``)
 and a dotted key elsewhere (``overrides={"fuzz.seed": 7}``)::
 
-    manifest, provider, report_dir, keep_logs, external   the fleet
+    manifest, provider, fleet_backend, report_dir, keep_logs, external   the fleet
     infra.*      toxiproxy_bin, toxiproxy_seed, redis_server_bin, postgres_bindir, zygote (local);
                  postgres_image, redis_image, toxiproxy_image (docker)
     contracts.*  settings (contracts.yaml), version, broker_retries
@@ -42,6 +42,7 @@ __all__ = [
     "ENV_VARS",
     "ChaosConfig",
     "ContractsConfig",
+    "FleetBackend",
     "FuzzConfig",
     "HarnessConfig",
     "InfraConfig",
@@ -54,11 +55,14 @@ __all__ = [
 ]
 
 ProviderKind = Literal["local", "docker", "external"]
+# How the services run: as processes, or as containers (harness.fleet.containers).
+FleetBackend = Literal["process", "docker"]
 
 # Environment variables, by (dotted) setting; HARNESS_EXTERNAL_<NAME>=URL adds an external URL.
 ENV_VARS = {
     "manifest": "HARNESS_MANIFEST",
     "provider": "HARNESS_PROVIDER",
+    "fleet_backend": "HARNESS_FLEET_BACKEND",
     "report_dir": "HARNESS_REPORT_DIR",
     "keep_logs": "HARNESS_KEEP_LOGS",
     "infra.toxiproxy_bin": "HARNESS_TOXIPROXY_BIN",
@@ -149,6 +153,7 @@ class _Settings(_Section):
 
     manifest: str = DEFAULT_MANIFEST
     provider: ProviderKind = "local"
+    fleet_backend: FleetBackend = "process"
     report_dir: str = "reports"
     # Copy the fleet's logs into <report_dir>/logs at teardown instead of deleting them.
     keep_logs: bool = False
@@ -210,6 +215,7 @@ class HarnessConfig:
     root: Path
     manifest: Path
     provider: ProviderKind = "local"
+    fleet_backend: FleetBackend = "process"
     report_dir: Path = Path("reports")
     keep_logs: bool = False
     external: dict[str, str] = field(default_factory=dict)
@@ -361,6 +367,7 @@ def load_config(
         root=root,
         manifest=absolute(settings.manifest),
         provider=settings.provider,
+        fleet_backend=settings.fleet_backend,
         report_dir=absolute(settings.report_dir),
         keep_logs=settings.keep_logs,
         external=dict(settings.external),

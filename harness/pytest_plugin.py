@@ -64,6 +64,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="infrastructure provider for the `fleet` fixture (default: [tool.harness])",
     )
     group.addoption(
+        "--harness-fleet-backend",
+        choices=["process", "docker"],
+        default=None,
+        help="how the `fleet` fixture runs the services: process | docker (containers)",
+    )
+    group.addoption(
         "--harness-keep-logs",
         action="store_true",
         default=None,

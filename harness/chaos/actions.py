@@ -2,7 +2,8 @@
 
 Edge faults go through the fleet's proxies (and its :class:`ProxyRecovery`); process faults
 act on a service's or an infrastructure server's :class:`ManagedProcess`, and wait for it to
-be ready again when they start it.
+be ready again when they start it; container faults (stop, pause, disconnect) act on a
+service's container when the fleet runs them (:mod:`harness.faults.container`).
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def build_fault(
             strict=True,
         )
         return faults.toxic(toxic)
+    if spec.container is not None:
+        return _container_fault(fleet, spec.container, spec.action)
     assert spec.service is not None
     process, ready = process_of(fleet, spec.service)
     if spec.action == "kill":
@@ -163,6 +166,22 @@ def build_fault(
     if spec.action == "restart":
         return Restart(process, ready=ready)
     return Start(process, ready)
+
+
+def _container_fault(fleet: Fleet, name: str, action: str | None) -> ReversibleFault:
+    # Imported here: they bring the Docker SDK, which a fleet of processes never needs.
+    from harness.faults.container import Disconnect, container_pause, container_stop
+    from harness.fleet.containers import container_of
+
+    container = container_of(fleet, name)
+    ready = lambda: fleet.wait_ready(name)  # noqa: E731
+    if action == "stop":
+        return container_stop(container, ready=ready)
+    if action == "pause":
+        return container_pause(container)
+    if action == "disconnect":
+        return Disconnect(container, ready=ready)
+    raise FleetError(f"no container action '{action}' (stop, pause, disconnect)")
 
 
 @dataclass

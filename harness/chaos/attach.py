@@ -206,7 +206,15 @@ def attach_problems(spec: Scenario) -> list[SpecIssue]:
             f"{', '.join(ATTACHED_ACTIONS)} is possible: we could not start it again)",
         )
         for index, action in enumerate(spec.method)
-        if action.fault.action is not None and action.fault.action not in ATTACHED_ACTIONS
+        if action.fault.service is not None and action.fault.action not in ATTACHED_ACTIONS
+    ]
+    found += [
+        Problem(
+            ("method", index, "fault", "container"),
+            "container faults need the containers the harness runs (not possible with --attach)",
+        )
+        for index, action in enumerate(spec.method)
+        if action.fault.container is not None
     ]
     return located(str(spec.path or spec.name), found)
 

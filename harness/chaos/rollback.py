@@ -1,11 +1,12 @@
 """Rollbacks that always run, and the proof that the fleet is as it was found.
 
 Order: revert every fault still in place (newest first), then clean every proxy (no toxic,
-enabled; with :class:`ProxyRecovery`'s escalation), then resume anything frozen and start
-anything stopped, awaiting each ready. The proof reads everything back: every proxy enabled
-without toxics, every service and infra process running (not stopped) and every service
-ready. Nothing here raises: each step is recorded with its outcome, and the proof lists what
-could not be restored.
+enabled; with :class:`ProxyRecovery`'s escalation), then resume anything frozen (SIGCONT, or
+``docker unpause``), put any container back on its network and start anything stopped,
+awaiting each ready. The proof reads everything back: every proxy enabled without toxics,
+every service and infra process running (not stopped or paused), every container on its
+network and every service ready. Nothing here raises: each step is recorded with its
+outcome, and the proof lists what could not be restored.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class RollbackReport:
 
 
 def _frozen(process: ManagedProcess) -> bool:
+    paused = getattr(process, "paused", None)  # a container: Docker knows (cgroup freezer)
+    if paused is not None:
+        return bool(paused)
     if not process.running or process.pid is None:
         return False
     try:
@@ -128,6 +132,10 @@ class Rollback:
             return
         if _frozen(process):
             self._do(f"resume {name} (SIGCONT)", process.resume)
+        if _disconnected(process):
+            self._do(f"connect {name} to its network again", process.connect)  # type: ignore[attr-defined]
+            if process.running and ready is not None:
+                self._do(f"await {name} ready", ready)
         if not process.running:
             self._do(f"start {name}", process.start)
             if ready is not None:
@@ -148,6 +156,8 @@ class Rollback:
                 problems.append(f"{name}: not running")
             elif _frozen(process):
                 problems.append(f"{name}: stopped (SIGSTOP)")
+            if _disconnected(process):
+                problems.append(f"{name}: off its network")
         for name in self.fleet.services:
             if self.fleet.services[name].process.running:
                 try:
@@ -164,6 +174,10 @@ class Rollback:
             )
         )
         return problems
+
+
+def _disconnected(process: ManagedProcess) -> bool:
+    return bool(getattr(process, "disconnected", False))  # only a container can be
 
 
 def _since(began: float) -> float:

@@ -28,6 +28,7 @@ from harness.yamlsource import Problem, file_beside, format_loc, line_index, loa
 
 __all__ = [
     "ALL_PHASES",
+    "CONTAINER_ACTIONS",
     "UPPER_BOUNDED",
     "Abort",
     "AbortWhen",
@@ -36,6 +37,7 @@ __all__ = [
     "Before",
     "Burst",
     "CheckPlan",
+    "ContainerAction",
     "During",
     "FaultSpec",
     "HttpRequest",
@@ -62,6 +64,10 @@ Phase = Literal["before", "during", "after"]
 Metric = Literal["p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate", "rps", "requests"]
 ALL_PHASES: tuple[Phase, ...] = ("before", "during", "after")
 ProcessAction = Literal["kill", "stop", "pause", "restart", "start"]
+# On a service's container (the docker fleet backend): docker stop (revert: start, awaited
+# ready), docker pause (revert: unpause), off the fleet's network (revert: back on, ready).
+ContainerAction = Literal["stop", "pause", "disconnect"]
+CONTAINER_ACTIONS = ("stop", "pause", "disconnect")
 # Metrics that must stay under `max` (the rest, throughput, must stay above `min`).
 UPPER_BOUNDED = {"p50_ms", "p95_ms", "p99_ms", "max_ms", "error_rate"}
 
@@ -265,18 +271,26 @@ class FaultSpec(_Strict):
     attributes: dict[str, int] = Field(default_factory=dict)
     down: bool = Field(default=False, description="the edge's proxy disabled")
     service: Name | None = Field(default=None, description="a service or infra server")
-    action: ProcessAction | None = None
+    container: Name | None = Field(
+        default=None, description="a service's container (needs the docker fleet backend)"
+    )
+    action: Literal[ProcessAction, ContainerAction] | None = Field(
+        default=None,
+        description="service: kill stop pause restart start; container: stop pause disconnect",
+    )
     burst: Burst | None = Field(default=None, description="a traffic spike (needs a duration)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> FaultSpec:
         if self.burst is not None:
-            if self.edge is not None or self.service is not None:
-                raise ValueError("a burst takes no edge or service")
+            if self.edge is not None or self.service is not None or self.container is not None:
+                raise ValueError("a burst takes no edge, service or container")
             return self
+        if self.service is not None and self.container is not None:
+            raise ValueError("give a service (a process fault) or a container, not both")
         if self.edge is not None:
-            if self.service is not None or self.action is not None:
-                raise ValueError("an edge fault takes no service or action")
+            if self.service is not None or self.container is not None or self.action:
+                raise ValueError("an edge fault takes no service, container or action")
             if "->" not in self.edge:
                 raise ValueError(f"edge '{self.edge}': write caller->callee")
             if self.down == (self.toxic is not None):
@@ -292,12 +306,19 @@ class FaultSpec(_Strict):
                     strict=True,
                 )
         elif self.service is not None:
-            if self.action is None:
+            if self.action is None or self.action == "disconnect":
                 raise ValueError("a process fault needs an action (kill stop pause restart start)")
             if self.toxic is not None or self.down or self.attributes:
                 raise ValueError("a process fault takes no toxic, down or attributes")
+        elif self.container is not None:
+            if self.action not in CONTAINER_ACTIONS:
+                raise ValueError("a container fault needs an action (stop pause disconnect)")
+            if self.toxic is not None or self.down or self.attributes:
+                raise ValueError("a container fault takes no toxic, down or attributes")
         else:
-            raise ValueError("give an edge (a toxic or down), a service (an action) or a burst")
+            raise ValueError(
+                "give an edge (a toxic or down), a service or a container (an action), or a burst"
+            )
         return self
 
     @property
@@ -311,6 +332,8 @@ class FaultSpec(_Strict):
             attrs = ",".join(f"{k}={v}" for k, v in self.attributes.items())
             rate = f" toxicity {self.toxicity:g}" if self.toxicity < 1 else ""
             return f"{self.toxic}({attrs}) {self.stream} on {self.edge}{rate}"
+        if self.container is not None:
+            return f"docker {self.action} {self.container}"
         return f"{self.action} {self.service}"
 
 
@@ -392,6 +415,11 @@ class Scenario(_Strict):
     def method_span(self) -> float:
         return max(action.end for action in self.method)
 
+    @property
+    def needs_containers(self) -> bool:
+        """Whether a fault acts on a container (the docker fleet backend only)."""
+        return any(action.fault.container is not None for action in self.method)
+
     def problems(self) -> Iterable[Problem]:
         if self.load is None:
             for index, _slo in enumerate(self.steady_state.slo):
@@ -432,9 +460,16 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def fleet_problems(
-    scenario: Scenario, services: Iterable[str], edges: Iterable[str], infra: Iterable[str]
+    scenario: Scenario,
+    services: Iterable[str],
+    edges: Iterable[str],
+    infra: Iterable[str],
+    containers: bool | None = None,
 ) -> list[SpecIssue]:
-    """Names the fleet does not have: found before anything starts (exit 2)."""
+    """Names the fleet does not have: found before anything starts (exit 2).
+
+    ``containers``: whether the services run as containers (False: a container fault is a
+    problem; None: not known yet, not checked)."""
     known_services = set(services)
     known_edges = set(edges)
     processes = known_services | set(infra)
@@ -457,6 +492,19 @@ def fleet_problems(
                     f"{', '.join(sorted(processes))})",
                 )
             )
+        if fault.container is not None:
+            where = ("method", index, "fault", "container")
+            if fault.container not in known_services:
+                known = ", ".join(sorted(known_services))
+                found.append(Problem(where, f"no service '{fault.container}' (services: {known})"))
+            elif containers is False:
+                found.append(
+                    Problem(
+                        where,
+                        "container faults need the services as containers "
+                        "(fleet_backend = docker, --fleet-backend docker)",
+                    )
+                )
     for index, probe in enumerate(scenario.steady_state.probes):
         if probe.http is not None and probe.http.service not in known_services:
             found.append(

@@ -91,8 +91,12 @@ def validate(
     project: Project | None = None,
     manifest: Manifest | None = None,
     registry: InvariantRegistry | None = None,
+    containers: bool | None = None,
 ) -> Scenario:
-    """Everything checkable before anything starts; :class:`ScenarioError` otherwise."""
+    """Everything checkable before anything starts; :class:`ScenarioError` otherwise.
+
+    ``containers``: whether the fleet runs its services as containers (None: as the
+    configuration's ``fleet_backend`` says)."""
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     resolved = config or (project.config if project is not None else load_config())
     fleet_manifest = (
@@ -101,7 +105,11 @@ def validate(
         or load_manifest(resolved.manifest)
     )
     edges = [edge.name for edge in derive_edges(fleet_manifest)]
-    issues = fleet_problems(spec, fleet_manifest.services, edges, fleet_manifest.infra)
+    if containers is None:
+        containers = resolved.fleet_backend == "docker"
+    issues = fleet_problems(
+        spec, fleet_manifest.services, edges, fleet_manifest.infra, containers=containers
+    )
     chosen = registry or default_registry
     if spec.invariants is not None:
         load_invariants(spec.invariants, root=resolved.root)
@@ -581,7 +589,13 @@ def run_gameday(
     elif project is None:
         project = Project.load(resolved)
     chosen = registry or default_registry
-    spec = validate(scenario, config=resolved, manifest=project.manifest, registry=chosen)
+    spec = validate(
+        scenario,
+        config=resolved,
+        manifest=project.manifest,
+        registry=chosen,
+        containers=(fleet.containers is not None) if fleet is not None else None,
+    )
     profile = load_for(spec)
     out = (report_dir or default_report_dir(spec, resolved)).resolve()
     out.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""`harness fleet ...`: validate, schema, up, sweep/down and smoke, over harness.fleet."""
+"""`harness fleet ...`: validate, schema, up, compose, images, sweep/down and smoke, over
+harness.fleet."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, err, exit_codes, out
-from harness.cli.options import KeepLogsOption, ManifestOption, ProviderOption, configuration
+from harness.cli.options import (
+    FleetBackendOption,
+    KeepLogsOption,
+    ManifestOption,
+    ProviderOption,
+    configuration,
+)
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, InputError, ManifestError
 from harness.fleet.graph import derive_edges, start_order
@@ -111,6 +118,7 @@ def up(
     manifest: ManifestOption = None,
     provider: ProviderOption = None,
     keep_logs: KeepLogsOption = None,
+    fleet_backend: FleetBackendOption = None,
     no_proxy: Annotated[
         bool, typer.Option("--no-proxy", help="Bypass Toxiproxy: callers reach callees directly.")
     ] = False,
@@ -119,7 +127,7 @@ def up(
     ] = False,
 ) -> None:
     """Run the fleet in the foreground until Ctrl-C or SIGTERM, then tear it all down."""
-    config = configuration(manifest, provider, keep_logs)
+    config = configuration(manifest, provider, keep_logs, fleet_backend)
 
     def stopped(name: str, code: int | None) -> None:
         err.print(f"[yellow]service {escape(name)} exited (code {code})[/]")
@@ -139,6 +147,55 @@ def up(
         finally:
             fleet.close()
             _report_teardown(fleet)
+
+
+@fleet_app.command("compose")
+def compose(
+    manifest: ManifestOption = None,
+    setup_image: Annotated[
+        str | None,
+        typer.Option(
+            help="Image of the one-shot setup container (Python; default: containers.image)."
+        ),
+    ] = None,
+) -> None:
+    """Print the fleet as a Compose file: `harness fleet compose > compose.yaml`.
+
+    Toxiproxy on every edge, its proxies and the databases created by a one-shot `setup`
+    service before any service starts; images of the infrastructure from configuration.
+    """
+    from harness.fleet.compose import compose_document, compose_yaml
+
+    config = configuration(manifest)
+    with exit_codes():
+        spec = load_manifest(config.manifest)
+        document = compose_document(
+            spec,
+            toxiproxy_image=config.infra.toxiproxy_image,
+            postgres_image=config.infra.postgres_image,
+            redis_image=config.infra.redis_image,
+            setup_image=setup_image,
+        )
+    print(compose_yaml(document), end="")
+
+
+@fleet_app.command("images")
+def images(
+    manifest: ManifestOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Build even when current.")] = False,
+) -> None:
+    """Build the image the services run in with `--fleet-backend docker` (the manifest's
+    `containers.build`); nothing is built when its content has not changed."""
+    from harness.fleet.images import ensure_image
+
+    config = configuration(manifest)
+    with exit_codes():
+        built = ensure_image(load_manifest(config.manifest), force=force)
+    if built is None:
+        out.print("nothing to build: the manifest has no containers.build")
+        return
+    state = "current (cached)" if built.cached else "built"
+    out.print(f"{built.tag}: {state} in {built.seconds:.1f} s (content {built.content_hash})")
 
 
 @fleet_app.command("sweep")

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from harness.cli.exits import EXIT_OK, err, exit_codes, gameday_exit_code, out
-from harness.cli.options import ManifestOption, ProviderOption, project
+from harness.cli.options import FleetBackendOption, ManifestOption, ProviderOption, project
 from harness.extras import require
 
 __all__ = ["gameday"]
@@ -43,6 +43,7 @@ def gameday(
     ] = None,
     manifest: ManifestOption = None,
     provider: ProviderOption = None,
+    fleet_backend: FleetBackendOption = None,
 ) -> None:
     """Run a game-day: 0 passed, 1 error, 2 bad input, 20 deviated, 21 aborted, 22 not-steady."""
     with exit_codes("the fleet was rolled back"):
@@ -51,7 +52,7 @@ def gameday(
         from harness.chaos.session import load_for, run_gameday, validate
         from harness.chaos.timeline import planned
 
-        found = project(manifest, provider)
+        found = project(manifest, provider, fleet_backend=fleet_backend)
         spec = validate(scenario, project=found)
         if attach is not None:
             attaching.refuse_unattachable(spec)

@@ -12,6 +12,7 @@ from harness.config import HarnessConfig, load_config
 from harness.project import Project
 
 __all__ = [
+    "FleetBackendOption",
     "JsonOption",
     "KeepLogsOption",
     "ManifestOption",
@@ -30,6 +31,13 @@ ProviderOption = Annotated[
         "--provider", "-p", help="Infra provider: local | docker | external (default: config)."
     ),
 ]
+FleetBackendOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fleet-backend",
+        help="How the services run: process | docker (containers) (default: config).",
+    ),
+]
 KeepLogsOption = Annotated[
     bool | None,
     typer.Option("--keep-logs/--no-keep-logs", help="Copy logs to <report_dir>/logs at the end."),
@@ -38,18 +46,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 def configuration(
-    manifest: Path | None = None, provider: str | None = None, keep_logs: bool | None = None
+    manifest: Path | None = None,
+    provider: str | None = None,
+    keep_logs: bool | None = None,
+    fleet_backend: str | None = None,
 ) -> HarnessConfig:
     """The configuration with the command's options on top (bad input: exit 2)."""
-    overrides = {"manifest": manifest, "provider": provider, "keep_logs": keep_logs}
+    overrides = {
+        "manifest": manifest,
+        "provider": provider,
+        "keep_logs": keep_logs,
+        "fleet_backend": fleet_backend,
+    }
     with exit_codes():
         return load_config(overrides=overrides)
 
 
 def project(
-    manifest: Path | None = None, provider: str | None = None, keep_logs: bool | None = None
+    manifest: Path | None = None,
+    provider: str | None = None,
+    keep_logs: bool | None = None,
+    fleet_backend: str | None = None,
 ) -> Project:
     """The configuration and its manifest, read once (bad input: exit 2)."""
-    config = configuration(manifest, provider, keep_logs)
+    config = configuration(manifest, provider, keep_logs, fleet_backend)
     with exit_codes():
         return Project.load(config)

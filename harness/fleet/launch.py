@@ -11,13 +11,18 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.config import HarnessConfig, InfraConfig
+from harness.config import FleetBackend, HarnessConfig, InfraConfig
+from harness.errors import InputError
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest, load_manifest
 from harness.fleet.subset import only_services
 from harness.infra import runs
 from harness.infra.providers import make_provider
+
+if TYPE_CHECKING:
+    from harness.fleet.containers import ContainerBackend
 
 
 def launch(
@@ -31,6 +36,7 @@ def launch(
     keep_logs: Path | None = None,
     temp_parent: Path | None = None,
     services: Collection[str] | None = None,
+    fleet_backend: FleetBackend = "process",
     zygote: bool | None = None,
 ) -> Fleet:
     """Start the fleet in a new temporary directory, removed again when the fleet closes.
@@ -41,11 +47,20 @@ def launch(
     ``services`` starts only those services and what they need (see
     :func:`harness.fleet.subset.only_services`); None starts them all. ``zygote`` says
     whether ``module:`` services are forked from a zygote (:mod:`harness.fleet.zygote`);
-    None takes ``infra.zygote`` (on by default).
+    None takes ``infra.zygote`` (on by default). ``fleet_backend`` ``"docker"`` runs the
+    services as containers (their image built first when the manifest says how, see
+    :mod:`harness.fleet.images`; no zygote then).
     """
     spec = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
     if services is not None:
         spec = only_services(spec, services)
+    containers = _container_backend(spec) if fleet_backend == "docker" else None
+    if containers is None:
+        for name, svc in spec.services.items():
+            if svc.command is None and svc.module is None:
+                raise InputError(
+                    f"service {name} has only an image: run it with --fleet-backend docker"
+                )
     workdir = Path(tempfile.mkdtemp(prefix=f"harness-{spec.name}-", dir=temp_parent))
     # Recorded at once: if this process is killed, the next run (or `harness fleet sweep`)
     # removes the directory; Fleet.close forgets it once it has removed it.
@@ -69,8 +84,19 @@ def launch(
         proxied=proxied,
         keep_logs=keep_logs,
         remove_workdir=True,
-        zygote=binaries.zygote if zygote is None else zygote,
+        containers=containers,
+        # A container runs its own process: nothing to fork.
+        zygote=containers is None and (binaries.zygote if zygote is None else zygote),
     )
+
+
+def _container_backend(manifest: Manifest) -> ContainerBackend:
+    from harness.fleet.containers import ContainerBackend
+    from harness.fleet.images import ensure_image
+
+    backend = ContainerBackend(manifest)  # every service has an image: checked first
+    ensure_image(manifest)
+    return backend
 
 
 def launch_from_config(
@@ -92,4 +118,5 @@ def launch_from_config(
         proxied=proxied,
         keep_logs=keep,
         services=services,
+        fleet_backend=config.fleet_backend,
     )

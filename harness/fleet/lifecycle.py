@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -54,6 +54,9 @@ from harness.infra.base import Endpoint, InfraProvider
 from harness.infra.ports import free_port
 from harness.infra.process import ManagedProcess
 from harness.infra.zygote import Zygote
+
+if TYPE_CHECKING:  # imported when used: it brings the Docker SDK
+    from harness.fleet.containers import ContainerBackend
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,7 @@ class Fleet(Closing):
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
         zygote: bool = True,
+        containers: ContainerBackend | None = None,
     ) -> None:
         self.manifest = manifest
         self.provider = provider
@@ -114,6 +118,8 @@ class Fleet(Closing):
         self.use_zygote = zygote
         # Forks the `module:` services (harness.fleet.zygote); None: plain starts.
         self.zygote: Zygote | None = None
+        # The docker fleet backend (services as containers); None: services are processes.
+        self.containers = containers
         self.services: dict[str, RunningService] = {}
         self.edges: dict[str, EdgeProxy] = {}
         self.infra: dict[str, InfraServer] = {}
@@ -154,12 +160,14 @@ class Fleet(Closing):
         keep_logs: Path | None = None,
         remove_workdir: bool = False,
         zygote: bool = True,
+        containers: ContainerBackend | None = None,
     ) -> Fleet:
         """Boot ``manifest`` on ``provider``; the fleet owns (and closes) the provider.
 
         ``proxied`` overrides the manifest's switch; ``keep_logs`` is a directory the logs
         are copied into at teardown; ``remove_workdir`` deletes ``workdir`` at teardown;
-        ``zygote=False`` starts every service the plain way (see :mod:`harness.fleet.zygote`).
+        ``zygote=False`` starts every service the plain way (see :mod:`harness.fleet.zygote`);
+        ``containers`` runs the services as containers (the fleet closes it too).
         """
         fleet = cls(
             manifest,
@@ -169,6 +177,7 @@ class Fleet(Closing):
             keep_logs=keep_logs,
             remove_workdir=remove_workdir,
             zygote=zygote,
+            containers=containers,
         )
         began = time.monotonic()
         try:
@@ -183,6 +192,12 @@ class Fleet(Closing):
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "sqlite").mkdir(exist_ok=True)
         self._began = time.monotonic()
+        if self.containers is not None:
+            if not self.proxied:
+                # A container reaches the host's servers only through a proxy on its network.
+                raise FleetError("the docker fleet backend needs Toxiproxy (proxied: true)")
+            with self._phase("network"):
+                self.containers.open(self.workdir)
         # Every server's address is known before it runs: proxies and services are wired
         # to it while it boots (PostgreSQL's initdb is the slow part of any boot).
         self.infra = self._prepare_infra()
@@ -191,7 +206,7 @@ class Fleet(Closing):
             # Timed when it happens: the start loop may be busy (waiting for the zygote).
             job.add_done_callback(self._timer(f"infra:{name}"))
         toxiproxy = self._in_background(self.provider.toxiproxy) if self.proxied else None
-        if self.use_zygote:
+        if self.use_zygote and self.containers is None:
             # Started first: its preload is the longest thing the services wait for.
             self.zygote = start_zygote(self.manifest, self.workdir, _inherited_env())
         ports = self._allocate_ports()
@@ -208,6 +223,9 @@ class Fleet(Closing):
             )
         with self._phase("proxies"):
             self._wire_edges(ports)
+        if self.containers is not None:
+            with self._phase("containers"):
+                self.containers.create_all(self, ports)
         self._start_services(ports, infra_up)
 
     def _since_began(self) -> float:
@@ -331,8 +349,14 @@ class Fleet(Closing):
         # outside the kernel's ephemeral range, so a proxy disabled and enabled again (the
         # `down` fault) can always bind it back (see harness.infra.ports).
         host = self._toxiproxy_host
-        port = free_port(host) if host == LOOPBACK else 0
+        if self.containers is not None:
+            # Containers reach the host (and Toxiproxy there) at their network's gateway.
+            host = self.containers.gateway
+        port = free_port(host) if host in (LOOPBACK, self._container_gateway()) else 0
         return f"{Endpoint(host, port).address}"
+
+    def _container_gateway(self) -> str | None:
+        return self.containers.gateway if self.containers is not None else None
 
     def _restart_toxiproxy(self) -> None:
         """Kill and start our Toxiproxy server on its API address (its proxies are lost)."""
@@ -442,6 +466,8 @@ class Fleet(Closing):
         )
 
     def _prepare(self, name: str, port: int) -> RunningService:
+        if self.containers is not None:
+            return self.containers.prepare(self, name, port)
         spec = self.manifest.services[name]
         (self.workdir / "services" / name).mkdir(parents=True, exist_ok=True)
         env = service_env(self.manifest, name, port, self.edges, self.infra, self.workdir)
@@ -576,6 +602,7 @@ class Fleet(Closing):
         return {
             "name": self.manifest.name,
             "proxied": self.proxied,
+            "backend": self.containers.name if self.containers is not None else "process",
             "workdir": str(self.workdir),
             "boot_seconds": self.boot_seconds,
             "timings": self.timings,
@@ -635,6 +662,8 @@ class Fleet(Closing):
                 job.exception()  # wait: a server still starting must be known to the provider
             with self._timed_teardown("services"):
                 self._stop_services()
+                if self.containers is not None:
+                    self.containers.close(self.teardown_problems)
             if self.zygote is not None:
                 with self._timed_teardown("zygote"):
                     self._attempt("stop the zygote", self.zygote.close)

@@ -19,6 +19,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from harness.errors import ManifestError
+from harness.fleet.container_spec import ContainersSpec
 from harness.fleet.readiness import ReadinessSpec, flat_errors, parse_readiness, readiness_spec
 from harness.fleet.smokespec import SmokeSpec, smoke_problems
 from harness.fleet.templating import unknown_placeholders
@@ -120,6 +121,9 @@ class ServiceSpec(_Strict):
     waits_for_infra: bool = False
     publishes: list[str] = Field(default_factory=list)
     consumes: list[str] = Field(default_factory=list)
+    # The service's own image, for the docker fleet backend (see container_spec); without
+    # one it runs in the fleet's `containers.image`.
+    image: str | None = Field(default=None, min_length=1)
 
     @field_validator("command", mode="before")
     @classmethod
@@ -189,6 +193,8 @@ class Manifest(_Strict):
     preload: list[ModuleName] = Field(default_factory=list)
     infra: dict[Name, InfraSpec] = Field(default_factory=dict)
     services: dict[Name, ServiceSpec] = Field(min_length=1)
+    # How the services run as containers (the docker fleet backend).
+    containers: ContainersSpec | None = None
     # What `harness fleet smoke` asks the fleet (harness.fleet.smokespec); without it the
     # smoke checks readiness and every edge.
     smoke: SmokeSpec | None = None
@@ -242,7 +248,8 @@ class Manifest(_Strict):
     def _service_problems(self, name: str, svc: ServiceSpec) -> Iterable[Problem]:
         at = ("services", name)
         if svc.command is None and svc.module is None:
-            yield Problem(at, "missing command: give `command` (argv) or `module` (python -m)")
+            if svc.image is None:  # an image has a command of its own
+                yield Problem(at, "missing command: give `command` (argv) or `module` (python -m)")
         elif svc.command is not None and svc.module is not None:
             yield Problem((*at, "module"), "give either `command` or `module`, not both")
         elif svc.command is not None and not svc.command:

@@ -20,6 +20,7 @@ __all__ = ["INI", "deselect", "harness_config", "harness_project"]
 INI = {
     "harness_manifest": ("manifest", "fleet manifest (YAML), relative to the rootdir"),
     "harness_provider": ("provider", "infra provider: local | docker | external"),
+    "harness_fleet_backend": ("fleet_backend", "how services run: process | docker"),
     "harness_report_dir": ("report_dir", "directory for reports and kept logs"),
     "harness_toxiproxy_bin": ("infra.toxiproxy_bin", "path of toxiproxy-server (local provider)"),
     "harness_load_profiles": ("load.profiles", "directory of load profiles collected by --load"),
@@ -48,6 +49,7 @@ def harness_config(config: pytest.Config) -> HarnessConfig:
         options = {
             "manifest": config.getoption("harness_manifest"),
             "provider": config.getoption("harness_provider"),
+            "fleet_backend": config.getoption("harness_fleet_backend"),
             "keep_logs": config.getoption("harness_keep_logs"),
         }
         config.stash[_config_key] = load_config(

@@ -6,8 +6,10 @@
 are its steady-state checks per phase (``payments-slow.yaml::during: orders ready``) and
 the rollback proof. The game-day runs once, when its first item runs, on the session's
 ``fleet`` (the rollbacks prove it is left as it was found), and every item reports its own
-check. A bad scenario is a collection error showing ``file:line: field: why``. Without
-``--chaos`` the plugin does not register this module at all.
+check. A bad scenario is a collection error showing ``file:line: field: why``. A scenario
+with container faults needs the services as containers: on a fleet of processes its items
+are skipped, saying so (``--harness-fleet-backend docker`` runs them). Without ``--chaos``
+the plugin does not register this module at all.
 """
 
 from __future__ import annotations
@@ -92,6 +94,18 @@ class ScenarioFile(pytest.File):
             spec = load_scenario(self.path)
         except SpecError as exc:
             raise self.CollectError(f"invalid chaos scenario:\n{exc}") from None
+        skip = None
+        if spec.needs_containers and resolve_config(self.config).fleet_backend != "docker":
+            skip = pytest.mark.skip(
+                reason=f"{self.path.name} has container faults: the services must run as "
+                "containers (--harness-fleet-backend docker)"
+            )
+        for item in self._items(spec):
+            if skip is not None:
+                item.add_marker(skip)
+            yield item
+
+    def _items(self, spec: Scenario) -> Iterator[pytest.Item]:
         for phase, label in check_ids(spec):
             item = pytest.Function.from_parent(
                 self, name=f"{phase}: {label}", callobj=_check(self.path, phase, label)
