@@ -39,14 +39,11 @@ typecheck: venv
 # Every suite: unit, in-process, PostgreSQL, end-to-end, and the ones behind the
 # --contracts, --fuzz, --load and --chaos switches (plain `pytest` leaves those out).
 SUITES := --contracts --fuzz --load --chaos
-# The docker provider's images: the local equivalents .ci/install-docker builds (this
-# machine has no registry); a user's defaults are postgres:16, redis:7 and Shopify's image.
-LOCAL_IMAGES := HARNESS_POSTGRES_IMAGE=harness-local/postgres:15 \
-	HARNESS_REDIS_IMAGE=harness-local/redis:7 \
-	HARNESS_TOXIPROXY_IMAGE=harness-local/toxiproxy:2.12.0
+# The docker provider's images are the local ones .ci/install-docker builds: pyproject.toml's
+# [tool.harness.infra] names them.
 
 test: setup lint typecheck
-	$(LOCAL_IMAGES) $(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
+	$(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
 
 # Unit and in-process tests only: seconds.
 test-fast: venv
@@ -54,7 +51,7 @@ test-fast: venv
 
 # The component tests alone: each sample service against containerised PostgreSQL/Redis.
 test-component: setup
-	$(LOCAL_IMAGES) $(PY) -m pytest -m component tests/component $(PYTEST_ARGS)
+	$(PY) -m pytest -m component tests/component $(PYTEST_ARGS)
 
 # The flagship chaos game-day end to end (payments down under checkout load): boot, load,
 # fault, recovery, rollbacks; its verdict and the path of its report are the last lines.

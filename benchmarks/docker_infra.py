@@ -18,8 +18,8 @@ The machine may be shared: load averages are printed before and after. Usage:
 
     python benchmarks/docker_infra.py [--runs 3] [--resets 20] [--suite] [--from-nothing]
 
-Images: the configuration's (``HARNESS_POSTGRES_IMAGE`` etc.; `make bench` uses the
-local ones).
+Images: the configuration's (`[tool.harness.infra]`: this repository names the
+local ones .ci/install-docker builds; HARNESS_POSTGRES_IMAGE etc. override).
 """
 
 from __future__ import annotations
