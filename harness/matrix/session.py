@@ -257,24 +257,20 @@ class _Matrix:
                 context=InvariantContext(urls),
             )
         todo = [Cell(edge, fault) for edge in self.plan.edges for fault in self.plan.faults]
-        runnable = [c for c in todo if c.edge not in self.pruned]
-        if not runnable:
+        # A cell has no run when its edge was pruned, or its class does not apply to the
+        # edge on this fleet (a container fault on a fleet of processes): skipped, with why.
+        skipped = {cell: why for cell in todo if (why := self.skip_reason(cell)) is not None}
+        if len(skipped) == len(todo):
+            for cell, why in skipped.items():
+                self.cells.append(self.skipped(cell, why))
             raise MatrixError(
-                "no cell left to run: every selected edge was pruned ("
-                + "; ".join(f"{e}: {why}" for e, why in self.pruned.items())
-                + ")"
+                "no cell left to run: "
+                + "; ".join(sorted({f"{c.id}: {why}" for c, why in skipped.items()}))
             )
         for number, cell in enumerate(todo, start=1):
             expectation = self.plan.expectations.cell(cell.edge, cell.fault)
-            if cell.edge in self.pruned:
-                self.cells.append(
-                    CellResult(
-                        cell,
-                        Status.SKIPPED,
-                        expectation.label if expectation else None,
-                        reason="pruned: " + self.pruned[cell.edge],
-                    )
-                )
+            if cell in skipped:
+                self.cells.append(self.skipped(cell, skipped[cell]))
                 continue
             self.emit("cell", cell=cell.id, n=number, of=len(todo), state="start")
             live = [check for check in passing if check not in self.dropped]
@@ -300,6 +296,19 @@ class _Matrix:
                 seconds=result.seconds,
             )
 
+    def skip_reason(self, cell: Cell) -> str | None:
+        if cell.edge in self.pruned:
+            return "pruned: " + self.pruned[cell.edge]
+        assert self.fleet is not None
+        edge = self.fleet.edge_proxy(cell.edge).edge
+        return faultclasses.get(cell.fault).skip_reason(self.fleet, edge)
+
+    def skipped(self, cell: Cell, why: str) -> CellResult:
+        expectation = self.plan.expectations.cell(cell.edge, cell.fault)
+        return CellResult(
+            cell, Status.SKIPPED, expectation.label if expectation else None, reason=why
+        )
+
     def run_cell(
         self, cell: Cell, expectation: CellExpectation | None, passing: list[str]
     ) -> CellResult:
@@ -311,7 +320,8 @@ class _Matrix:
         began = time.monotonic()
         label = expectation.label if expectation else None
         fleet.clear_edge(cell.edge)  # clean before, verified (escalates if it must)
-        fault = fault_class.build(fleet.edge(cell.edge), timeout)
+        fault = fault_class.make(fleet, fleet.edge_proxy(cell.edge).edge, timeout)
+        not_reverted: str | None = None
         answer_ok: bool | None = None
         answer_text: str | None = None
         run: WorkloadRun | None = None
@@ -351,9 +361,15 @@ class _Matrix:
                 error=True,
             )
         finally:
-            with contextlib.suppress(Exception):
+            try:
                 fault.revert()
+            except Exception as exc:  # a proxy fault: clear_edge below escalates anyway
+                not_reverted = f"{type(exc).__name__}: {exc}"
             fleet.clear_edge(cell.edge)  # verified clean (raises RecoveryFailed if it cannot)
+        if not_reverted is not None and not fault_class.on_proxy:
+            # Nothing else cleans a fault off the proxy (a paused callee): the next cells
+            # would judge a faulty fleet. Stop; the final rollback tries again and proves.
+            raise MatrixError(f"{cell.id}: the fault's revert failed: {not_reverted}")
         steps = [s.to_json() for s in getattr(fault, "revert_steps", [])]
         assert run is not None
         findings = run.failed_of(passing)
