@@ -129,3 +129,30 @@ def test_a_selection_of_only_inapplicable_cells_is_no_work_and_fails(tmp_path: P
     [paused] = result.cells
     assert paused.status is Status.SKIPPED
     assert "processes" in paused.reason
+
+
+class _StuckContainer:
+    """A container whose unpause does not take (the engine still says paused)."""
+
+    name = "b"
+    paused = True
+    running = True
+
+    def resume(self) -> None:
+        """docker unpause, that changed nothing."""
+
+
+def test_a_revert_that_leaves_the_callee_paused_is_an_error_not_a_clean_edge() -> None:
+    from harness.errors import FleetError
+    from harness.faults.process import Pause
+    from harness.matrix.faultclasses import PausedCallee
+
+    fault = PausedCallee.__new__(PausedCallee)  # without a fleet: its revert's check alone
+    fault.active = True
+    fault.service = "b"
+    fault.container = _StuckContainer()  # type: ignore[assignment]
+    fault.pause = Pause.__new__(Pause)
+    fault.pause.process = fault.container  # type: ignore[assignment]
+    fault.pause.active = True
+    with pytest.raises(FleetError, match="still paused after docker unpause"):
+        fault.revert()
