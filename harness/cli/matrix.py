@@ -63,8 +63,15 @@ def render(result: Any) -> Table:
 
 def matrix(
     workload: Annotated[
-        Path | None,
-        typer.Option(help="Probe workload file (default: the expectations file's workload)."),
+        list[Path] | None,
+        typer.Option(
+            "--workload",
+            help=(
+                "A probe workload or a load profile (scenarios/load/*.yaml, judged by the "
+                "expectations' load: error budget); give both to run both in each cell "
+                "(default: the expectations file's workload)."
+            ),
+        ),
     ] = None,
     expectations: Annotated[
         Path | None,

@@ -105,7 +105,15 @@ def _wait_time() -> Callable[..., float]:
     return constant_pacing(wait["constant_pacing"])
 
 
-def _failure_text(status: int, body: str, error: object) -> str:
+# A throttled or unavailable answer should say when to come back; the failure's text says
+# when it did not (the fault matrix's error budget allows a 503 only with Retry-After).
+THROTTLED = (429, 503)
+NO_RETRY_AFTER = " without Retry-After"
+
+
+def _failure_text(
+    status: int, body: str, error: object, headers: Mapping[str, str] | None = None
+) -> str:
     if status == 0:
         return f"no response: {type(error).__name__}: {error}"[:300]
     code = ""
@@ -115,6 +123,8 @@ def _failure_text(status: int, body: str, error: object) -> str:
             code = f" {decoded['code']}"
     except ValueError:
         pass
+    if headers is not None and status in THROTTLED and "Retry-After" not in headers:
+        code += NO_RETRY_AFTER
     return f"HTTP {status}{code}"
 
 
@@ -190,7 +200,9 @@ class _Declarative:
             ok = status in expect if expect else 0 < status < 400
             if not ok:
                 error = getattr(response, "error", None)
-                response.failure(_failure_text(status, response.text or "", error))
+                response.failure(
+                    _failure_text(status, response.text or "", error, response.headers)
+                )
                 return
             if request["save"]:
                 try:

@@ -14,6 +14,13 @@
           down: {expect: fail, status: 503, answer: quick-503}
           blackhole: {expect: degrade, answer: pending-order}
 
+    load:                              # a load-profile workload's run and error budget
+      duration: 6s
+      p99: 2s
+      allowed_5xx: [503]               # each with Retry-After (retry_after: true)
+      invariants_module: tests.fuzz.invariants
+      invariants: [money_conserved]
+
 ``hold``: every functional test that passes clean passes under the fault. ``degrade``: the
 named answer (a probe) holds under the fault, tests may fail. ``fail``: the named answer
 comes with ``status``. A cell the file does not declare is judged by the oracle alone.
@@ -41,6 +48,7 @@ __all__ = [
     "CellExpectation",
     "EdgeExpectations",
     "Expectations",
+    "LoadBudget",
     "empty",
     "load_expectations",
 ]
@@ -101,10 +109,34 @@ class Defaults(_Strict):
     )
 
 
+class LoadBudget(_Strict):
+    """How a load-profile workload runs in each cell, and its error budget at the public
+    entry: no 5xx other than ``allowed_5xx`` (with Retry-After when ``retry_after``), and no
+    answer missing, beyond ``max_errors``; the p99 of every request under ``p99``; and the
+    fleet's named ``invariants`` after the load."""
+
+    duration: Duration = Field(
+        default=6.0, gt=0, le=120, description="each run of the profile (its peak, held)"
+    )
+    users: int | None = Field(default=None, ge=1, le=1000, description="default: its peak")
+    workers: int = Field(default=0, ge=0, le=8, description="Locust workers (0: one process)")
+    allowed_5xx: list[Annotated[int, Field(ge=500, le=599)]] = Field(
+        default_factory=lambda: [503], description="5xx statuses within the budget"
+    )
+    retry_after: bool = Field(default=True, description="an allowed 5xx needs Retry-After")
+    max_errors: int = Field(default=0, ge=0, description="5xx or unanswered beyond those")
+    p99: Duration = Field(default=2.0, gt=0, description="bound of the p99 of every request")
+    invariants_module: str | None = Field(
+        default=None, description="the module registering the fleet's invariants"
+    )
+    invariants: list[str] = Field(default_factory=list, description="checked after the load")
+
+
 class Expectations(_Strict):
     version: Literal[1]
     workload: str | None = Field(default=None, description="the probe workload, beside this")
     defaults: Defaults = Field(default_factory=Defaults)
+    load: LoadBudget = Field(default_factory=LoadBudget)
     answers: dict[str, Probe] = Field(default_factory=dict)
     edges: dict[str, EdgeExpectations] = Field(default_factory=dict)
 

@@ -264,7 +264,9 @@ def write_scenarios(result: MatrixResult, plan: Any, out: Path) -> None:
         path.write_text(yaml.safe_dump(scenario_for(cell, plan), sort_keys=False))
         # The chaos loader and its fleet checks judge it, as `harness gameday` would.
         spec = load_scenario(path)
-        validate_scenario(spec, config=None, manifest=plan.manifest)
+        # A container fault's cell ran on containers: its game-day needs them too.
+        containers = True if faultclasses.get(cell.cell.fault).containers else None
+        validate_scenario(spec, config=None, manifest=plan.manifest, containers=containers)
         cell.scenario = str(path)
 
 

@@ -25,16 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness.chaos.checks import CheckResult, ProbeRunner
 from harness.chaos.rollback import Rollback
+from harness.chaos.scenario import located
 from harness.config import HarnessConfig
 from harness.errors import HarnessError, SpecIssue
 from harness.fleet import signals
 from harness.fleet.graph import derive_edges
 from harness.fleet.lifecycle import Fleet
 from harness.fleet.manifest import Manifest
-from harness.invariants import InvariantContext, InvariantRegistry
+from harness.invariants import InvariantContext, InvariantRegistry, load_invariants
 from harness.invariants import registry as default_registry
+from harness.load import LoadProfile, load_profile
+from harness.load.session import check_target
 from harness.matrix import faultclasses
 from harness.matrix.errors import MatrixError, SelectionError
 from harness.matrix.expectations import (
@@ -44,6 +49,7 @@ from harness.matrix.expectations import (
     empty,
     load_expectations,
 )
+from harness.matrix.loadworkload import CombinedWorkload, LoadWorkload
 from harness.matrix.outcome import Cell, CellResult, MatrixResult, Status
 from harness.matrix.usage import EdgeTraffic, EdgeUsage
 from harness.matrix.workload import (
@@ -55,6 +61,7 @@ from harness.matrix.workload import (
     load_workload,
 )
 from harness.project import Project
+from harness.yamlsource import Problem
 
 __all__ = [
     "DEFAULT_SUBDIR",
@@ -79,6 +86,7 @@ class MatrixPlan:
     workload: ProbeWorkloadSpec | None  # the probe workload, when that is the workload
     root: Path
     prune: bool = True
+    load: LoadProfile | None = None  # a load profile run in each cell (expectations' load:)
 
 
 def default_expectations(config: HarnessConfig) -> Path:
@@ -103,11 +111,44 @@ def _select(
     return [k for k in known if k in chosen]
 
 
+def _is_load_profile(path: Path) -> bool:
+    """A load profile (``tasks:``/``locustfile:``/``stages:``) rather than a probe workload
+    (``checks:``); a file that is neither is read as a probe workload, whose errors say so."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # the probe workload's loader reports it, with its line
+    return (
+        isinstance(data, dict)
+        and "checks" not in data
+        and ("tasks" in data or "locustfile" in data or "stages" in data)
+    )
+
+
+def _load_budget_problems(
+    spec: Expectations, root: Path, registry: InvariantRegistry | None
+) -> list[SpecIssue]:
+    """The budget's invariants: its module loaded, every name registered."""
+    budget = spec.load
+    if budget.invariants_module is not None:
+        load_invariants(budget.invariants_module, root=root)
+    known = (registry or default_registry).names
+    found = [
+        Problem(
+            ("load", "invariants", index),
+            f"no invariant '{name}' (registered: {', '.join(sorted(known)) or 'none'})",
+        )
+        for index, name in enumerate(budget.invariants)
+        if name not in known
+    ]
+    return located(str(spec.path or "expectations (none: defaults)"), found)
+
+
 def prepare(
     project: Project,
     *,
     expectations: Path | None = None,
-    workload: Path | None = None,
+    workload: Path | Sequence[Path] | None = None,
     edges: Sequence[str] | None = None,
     faults: Sequence[str] | None = None,
     prune: bool = True,
@@ -118,7 +159,9 @@ def prepare(
 
     ``expectations`` None: the configured default when it exists, else none (every cell
     judged by the oracle alone). ``workload`` None: the expectations file's ``workload``,
-    required when ``need_workload`` (the CLI; pytest's workload is its selection).
+    required when ``need_workload`` (the CLI; pytest's workload is its selection). A
+    workload file is a probe workload or a load profile (told apart by their keys); one of
+    each runs both in every cell.
     """
     manifest = project.manifest
     path = expectations
@@ -138,16 +181,35 @@ def prepare(
         raise SelectionError(f"fleet '{manifest.name}' has no edge: the matrix has no cell")
     chosen_edges = _select(edges, all_edges, "edge", "--edges")
     chosen_faults = _select(faults, classes, "fault class", "--faults")
-    source = workload or (Path(spec.workload) if spec.workload else None)
+    if workload is None:
+        sources = [Path(spec.workload)] if spec.workload else []
+    else:
+        sources = [Path(workload)] if isinstance(workload, str | Path) else list(workload)
     probe_spec = None
-    if source is not None:
+    load: LoadProfile | None = None
+    for source in sources:
+        if _is_load_profile(source):
+            if load is not None:
+                raise SelectionError(f"{source}: one load profile per matrix ({load.path})")
+            load = load_profile(source)
+            check_target(load, project)
+            budget_issues = _load_budget_problems(spec, project.root, registry)
+            if budget_issues:
+                from harness.matrix.errors import ExpectationsError
+
+                raise ExpectationsError(budget_issues)
+            continue
+        if probe_spec is not None:
+            raise SelectionError(f"{source}: one probe workload per matrix")
         probe_spec = load_workload(source, manifest.services, root=project.root, registry=registry)
-    elif need_workload:
+    if probe_spec is None and load is None and need_workload:
         raise SelectionError(
             "no workload: give --workload FILE or `workload:` in the expectations file"
             + (f" ({path})" if path is not None else "")
         )
-    return MatrixPlan(manifest, spec, chosen_edges, chosen_faults, probe_spec, project.root, prune)
+    return MatrixPlan(
+        manifest, spec, chosen_edges, chosen_faults, probe_spec, project.root, prune, load
+    )
 
 
 @contextmanager
@@ -245,10 +307,11 @@ class _Matrix:
     def run_cells(self, passing: list[str]) -> None:
         assert self.fleet is not None
         urls = {name: svc.url for name, svc in self.fleet.services.items()}
-        if isinstance(self.workload, ProbeWorkload):
+        probes = getattr(self.workload, "probes", None)
+        if isinstance(probes, ProbeRunner):
             # The declared answers are written like the workload's checks: same variables
             # (the token and ids its setup saved).
-            self.answers = self.workload.probes
+            self.answers = probes
         else:
             self.answers = ProbeRunner(
                 urls=urls,
@@ -257,24 +320,20 @@ class _Matrix:
                 context=InvariantContext(urls),
             )
         todo = [Cell(edge, fault) for edge in self.plan.edges for fault in self.plan.faults]
-        runnable = [c for c in todo if c.edge not in self.pruned]
-        if not runnable:
+        # A cell has no run when its edge was pruned, or its class does not apply to the
+        # edge on this fleet (a container fault on a fleet of processes): skipped, with why.
+        skipped = {cell: why for cell in todo if (why := self.skip_reason(cell)) is not None}
+        if len(skipped) == len(todo):
+            for cell, why in skipped.items():
+                self.cells.append(self.skipped(cell, why))
             raise MatrixError(
-                "no cell left to run: every selected edge was pruned ("
-                + "; ".join(f"{e}: {why}" for e, why in self.pruned.items())
-                + ")"
+                "no cell left to run: "
+                + "; ".join(sorted({f"{c.id}: {why}" for c, why in skipped.items()}))
             )
         for number, cell in enumerate(todo, start=1):
             expectation = self.plan.expectations.cell(cell.edge, cell.fault)
-            if cell.edge in self.pruned:
-                self.cells.append(
-                    CellResult(
-                        cell,
-                        Status.SKIPPED,
-                        expectation.label if expectation else None,
-                        reason="pruned: " + self.pruned[cell.edge],
-                    )
-                )
+            if cell in skipped:
+                self.cells.append(self.skipped(cell, skipped[cell]))
                 continue
             self.emit("cell", cell=cell.id, n=number, of=len(todo), state="start")
             live = [check for check in passing if check not in self.dropped]
@@ -300,6 +359,19 @@ class _Matrix:
                 seconds=result.seconds,
             )
 
+    def skip_reason(self, cell: Cell) -> str | None:
+        if cell.edge in self.pruned:
+            return "pruned: " + self.pruned[cell.edge]
+        assert self.fleet is not None
+        edge = self.fleet.edge_proxy(cell.edge).edge
+        return faultclasses.get(cell.fault).skip_reason(self.fleet, edge)
+
+    def skipped(self, cell: Cell, why: str) -> CellResult:
+        expectation = self.plan.expectations.cell(cell.edge, cell.fault)
+        return CellResult(
+            cell, Status.SKIPPED, expectation.label if expectation else None, reason=why
+        )
+
     def run_cell(
         self, cell: Cell, expectation: CellExpectation | None, passing: list[str]
     ) -> CellResult:
@@ -311,7 +383,8 @@ class _Matrix:
         began = time.monotonic()
         label = expectation.label if expectation else None
         fleet.clear_edge(cell.edge)  # clean before, verified (escalates if it must)
-        fault = fault_class.build(fleet.edge(cell.edge), timeout)
+        fault = fault_class.make(fleet, fleet.edge_proxy(cell.edge).edge, timeout)
+        not_reverted: str | None = None
         answer_ok: bool | None = None
         answer_text: str | None = None
         run: WorkloadRun | None = None
@@ -351,9 +424,15 @@ class _Matrix:
                 error=True,
             )
         finally:
-            with contextlib.suppress(Exception):
+            try:
                 fault.revert()
+            except Exception as exc:  # a proxy fault: clear_edge below escalates anyway
+                not_reverted = f"{type(exc).__name__}: {exc}"
             fleet.clear_edge(cell.edge)  # verified clean (raises RecoveryFailed if it cannot)
+        if not_reverted is not None and not fault_class.on_proxy:
+            # Nothing else cleans a fault off the proxy (a paused callee): the next cells
+            # would judge a faulty fleet. Stop; the final rollback tries again and proves.
+            raise MatrixError(f"{cell.id}: the fault's revert failed: {not_reverted}")
         steps = [s.to_json() for s in getattr(fault, "revert_steps", [])]
         assert run is not None
         findings = run.failed_of(passing)
@@ -402,7 +481,7 @@ class _Matrix:
         self.asking.shutdown(wait=True)
         if self.usage is not None:
             self.usage.close()
-        if self.answers is not None and not isinstance(self.workload, ProbeWorkload):
+        if self.answers is not None and self.answers is not getattr(self.workload, "probes", None):
             self.answers.close()
 
 
@@ -439,6 +518,18 @@ def _judge(
     )
 
 
+def _file_workloads(
+    plan: MatrixPlan, fleet: Fleet, registry: InvariantRegistry, out: Path
+) -> Workload:
+    """The CLI's workload: the probe workload, the load profile, or both in turn."""
+    parts: list[Workload] = []
+    if plan.workload is not None:
+        parts.append(ProbeWorkload(plan.workload, fleet, registry))
+    if plan.load is not None:
+        parts.append(LoadWorkload(plan.load, plan.expectations.load, fleet, out / "load", registry))
+    return parts[0] if len(parts) == 1 else CombinedWorkload(parts)
+
+
 def run_matrix(
     plan: MatrixPlan,
     workload: Workload | None = None,
@@ -459,7 +550,7 @@ def run_matrix(
 
     chosen = registry or default_registry
     previous = read_baseline(baseline) if baseline is not None else None
-    if workload is None and plan.workload is None:
+    if workload is None and plan.workload is None and plan.load is None:
         raise SelectionError("no workload to run")
     out = (report_dir or Path("reports").resolve() / DEFAULT_SUBDIR).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -476,10 +567,8 @@ def run_matrix(
                 boot = running.boot_seconds if running is not None else None
                 if workload is None:
                     assert running is not None
-                    assert plan.workload is not None
-                    probe_workload = ProbeWorkload(plan.workload, running, chosen)
-                    used: Workload = probe_workload
-                    description = probe_workload.description
+                    used: Workload = _file_workloads(plan, running, chosen, out)
+                    description = used.description
                 else:
                     used = workload
                 matrix = _Matrix(plan, used, on_progress, chosen)
@@ -499,8 +588,10 @@ def run_matrix(
                             report = Rollback(matrix.fleet).run([])
                             not_restored = report.not_restored
                         matrix.close()
-                        if isinstance(used, ProbeWorkload):
-                            used.close()
+                        if workload is None:
+                            close = getattr(used, "close", None)
+                            if callable(close):
+                                close()
                     if held and interrupted is None:
                         interrupted = KeyboardInterrupt()
         except KeyboardInterrupt as exc:

@@ -87,12 +87,24 @@ def test_the_sample_fleets_expectations_and_workload_are_valid(
 
 def test_fault_classes_are_a_registry_a_new_class_joins() -> None:
     names = list(faultclasses.fault_classes())
-    assert names == ["latency_above", "latency_below", "reset_peer", "blackhole", "down"]
+    assert names == [
+        "latency_above",
+        "latency_below",
+        "reset_peer",
+        "blackhole",
+        "down",
+        "container_paused",
+    ]
     with pytest.raises(ValueError, match="registered already"):
         faultclasses.register(faultclasses.get("down"))
     above = faultclasses.get("latency_above").scenario("a->b", 2.0)
     assert above["attributes"] == {"latency": 3000}
     assert faultclasses.get("latency_below").scenario("a->b", 2.0)["attributes"] == {"latency": 400}
+    # The paused callee is reproduced as the container fault on the callee.
+    paused = faultclasses.get("container_paused")
+    assert paused.scenario("a->b", 2.0) == {"container": "b", "action": "pause"}
+    assert paused.containers
+    assert not paused.on_proxy
 
 
 def test_coverage_counts_held_or_degraded_as_expected_and_its_delta(tmp_path: Path) -> None:
@@ -134,3 +146,21 @@ def test_a_cell_that_could_not_run_fails_the_run_a_pruned_one_does_not() -> None
     assert "could not run" in result(held, broken_run).reason
     # Zero work is no pass: nothing ran.
     assert not result(pruned).ok
+
+
+def test_a_paused_container_applies_to_an_http_edge_of_a_container_fleet_only() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from harness.fleet.graph import Edge, EdgeKind
+
+    paused = faultclasses.get("container_paused")
+    http = Edge("a", "b", EdgeKind.HTTP, "B_URL")
+    database = Edge("a", "db", EdgeKind.DATABASE, "DATABASE_URL")
+    containers: Any = SimpleNamespace(containers=object())
+    processes: Any = SimpleNamespace(containers=None)
+    assert paused.skip_reason(containers, http) is None
+    assert "processes" in (paused.skip_reason(processes, http) or "")
+    assert "database edge" in (paused.skip_reason(containers, database) or "")
+    # The proxy classes apply to every edge of every fleet.
+    assert faultclasses.get("down").skip_reason(processes, database) is None
