@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup system tools docker venv lint typecheck test test-fast test-component demo smoke bench clean
+.PHONY: setup system tools docker venv lint typecheck test test-fast test-component matrix demo smoke bench clean
 
 # The venv first: .ci/install-toxiproxy builds through `harness setup toxiproxy` when it can.
 setup: system venv tools docker
@@ -42,8 +42,15 @@ SUITES := --contracts --fuzz --load --chaos
 # The docker provider's images are the local ones .ci/install-docker builds: pyproject.toml's
 # [tool.harness.infra] names them.
 
+# Then the fault matrix on the sample fleet: every edge x fault class against
+# scenarios/chaos/expectations.yaml; a cell that changes from its expectation fails the run.
 test: setup lint typecheck
 	$(PY) -m pytest $(SUITES) $(PYTEST_ARGS)
+	$(VENV)/bin/harness faults matrix --report-dir reports/matrix
+
+# The fault matrix alone (minutes): reports in reports/matrix/.
+matrix: setup
+	$(VENV)/bin/harness faults matrix --report-dir reports/matrix
 
 # Unit and in-process tests only: seconds.
 test-fast: venv
