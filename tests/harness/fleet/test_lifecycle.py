@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,16 +13,18 @@ import httpx
 import psutil
 import pytest
 
+from harness.config import InfraConfig
 from harness.errors import FleetError, ServiceNotReadyError
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.fleet.launch import launch
 from harness.fleet.lifecycle import Fleet
 from harness.infra.local import LocalProvider
+from harness.infra.local_postgres import find_bindir
 from harness.infra.ports import free_port
 from harness.infra.zygote import ZygoteChild
 
 from . import conftest
-from .conftest import TOXIPROXY_BIN, WriteManifest, standin_service
+from .conftest import STANDIN, TOXIPROXY_BIN, WriteManifest, standin_service
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +34,15 @@ def standin_started_as(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     """Every test twice: stand-ins with their own interpreter, and forked by the zygote."""
     monkeypatch.setattr(conftest, "STANDIN_AS", request.param)
     return str(request.param)
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A directory the `postgres` user can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="harness-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 http = httpx.Client(trust_env=False, timeout=10.0)
@@ -400,26 +414,52 @@ def test_depends_on_still_waits_until_the_other_one_is_ready(
 
 @pytest.mark.postgres
 def test_a_service_that_waits_for_infra_starts_while_its_database_boots(
-    write_manifest: WriteManifest, private_tmp: Path
+    write_manifest: WriteManifest,
+    private_tmp: Path,
+    shared_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The order must not depend on how fast PostgreSQL boots on this machine: its server
+    # binary is gated on a file that only the early service's start creates, so the server
+    # can come up only after that service started, and the late one must still wait for it.
+    real = find_bindir()
+    gated = shared_tmp / "bin"
+    gated.mkdir()
+    (gated / "initdb").symlink_to(real / "initdb")  # initdb finds `postgres` beside its target
+    gate_dir = shared_tmp / "gate"
+    gate_dir.mkdir()
+    for directory in (gate_dir, gated):
+        directory.chmod(0o755)
+    gate = gate_dir / "early-started"
+    server = gated / "postgres"
+    wait = f'while [ ! -e "{gate}" ]; do sleep 0.01; done'
+    server.write_text(f'#!/bin/sh\n{wait}\nexec "{real / "postgres"}" "$@"\n')
+    server.chmod(0o755)
+    monkeypatch.setenv("HARNESS_POSTGRES_TEMPLATES", "off")  # no cache keyed by the gate
+    early = standin_service("early", database={"infra": "pg", "name": "e"}, waits_for_infra=True)
+    early.pop("module", None)
+    early.pop("cwd", None)
+    early["command"] = ["sh", "-c", f'touch "{gate}" && exec "{sys.executable}" "{STANDIN}"']
     manifest = {
         "version": 1,
         "infra": {"pg": {"kind": "postgres"}},
         "services": {
-            "early": standin_service(
-                "early", database={"infra": "pg", "name": "e"}, waits_for_infra=True
-            ),
+            "early": early,
             "late": standin_service("late", database={"infra": "pg", "name": "l"}),
         },
     }
     with launch(
-        write_manifest(manifest), toxiproxy_bin=TOXIPROXY_BIN, temp_parent=private_tmp
+        write_manifest(manifest),
+        toxiproxy_bin=TOXIPROXY_BIN,
+        temp_parent=private_tmp,
+        infra=InfraConfig(postgres_bindir=gated),
     ) as fleet:
         server_up = fleet.timings["infra:pg"]
-        early, late = fleet.services["early"].started_after, fleet.services["late"].started_after
-        assert early is not None
-        assert late is not None
-        assert early < server_up <= late
+        started_early = fleet.services["early"].started_after
+        started_late = fleet.services["late"].started_after
+        assert started_early is not None
+        assert started_late is not None
+        assert started_early < server_up <= started_late
         # The fleet is ready only once the server is up, whoever started first.
         assert fleet.timings["infra"] == server_up
         assert fleet.timings["databases:pg"] > 0
