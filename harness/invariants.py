@@ -194,6 +194,11 @@ class InvariantRegistry:
         """The invariants that hold at every instant (what check_all() checks by default)."""
         return [name for name in self.names if name not in self._eventual]
 
+    @property
+    def eventual(self) -> list[str]:
+        """The invariants that hold only once the fleet is quiet (judged ``after`` a fault)."""
+        return sorted(self._eventual & set(self._checks))
+
     def add(self, name: str, check: Check) -> None:
         present = self._checks.get(name)
         if present is not None and not _same_definition(present, check):

@@ -528,17 +528,35 @@ def fleet_problems(
     return located(file, found)
 
 
-def invariant_problems(scenario: Scenario, registered: Iterable[str]) -> list[SpecIssue]:
+def invariant_problems(
+    scenario: Scenario, registered: Iterable[str], eventual: Iterable[str] = ()
+) -> list[SpecIssue]:
+    """Unknown invariants, and eventual ones checked before or during the fault: one holds
+    only once the fleet is quiet, so with load running (or a probe's order in flight) it
+    would fail by timing, not by a defect."""
     names = set(registered)
+    quiet_only = set(eventual)
     file = str(scenario.path or scenario.name)
-    found = [
-        Problem(
-            ("steady_state", "probes", index, "invariant"),
-            f"no invariant '{probe.invariant}' (registered: {', '.join(sorted(names)) or 'none'})",
-        )
-        for index, probe in enumerate(scenario.steady_state.probes)
-        if probe.invariant is not None and probe.invariant not in names
-    ]
+    found: list[Problem] = []
+    for index, probe in enumerate(scenario.steady_state.probes):
+        if probe.invariant is None:
+            continue
+        if probe.invariant not in names:
+            found.append(
+                Problem(
+                    ("steady_state", "probes", index, "invariant"),
+                    f"no invariant '{probe.invariant}' "
+                    f"(registered: {', '.join(sorted(names)) or 'none'})",
+                )
+            )
+        elif probe.invariant in quiet_only and set(probe.when) - {"after"}:
+            found.append(
+                Problem(
+                    ("steady_state", "probes", index, "when"),
+                    f"invariant '{probe.invariant}' holds only once the fleet is quiet "
+                    "(registered eventual): check it `when: [after]`",
+                )
+            )
     return located(file, found)
 
 

@@ -113,7 +113,7 @@ def validate(
     chosen = registry or default_registry
     if spec.invariants is not None:
         load_invariants(spec.invariants, root=resolved.root)
-    issues += invariant_problems(spec, chosen.names)
+    issues += invariant_problems(spec, chosen.names, chosen.eventual)
     if spec.load is not None:
         profile = load_profile(spec.load.profile)
         if profile.target is not None and profile.target not in fleet_manifest.services:

@@ -18,6 +18,7 @@ from harness.chaos.session import validate
 from harness.cli import app
 from harness.cli.exits import gameday_exit_code
 from harness.config import load_config
+from harness.invariants import InvariantRegistry
 from harness.matrix.expectations import EXPECTATIONS_FILE, WORKLOAD_SUFFIX
 
 from .conftest import LATENCY_SCENARIO, MakeConfig, WriteScenario, mini_fleet
@@ -154,6 +155,31 @@ def test_an_unknown_invariant_is_named_with_its_line(
     assert f"{path}:5: steady_state.probes[0].invariant: no invariant 'no_such'" in str(
         caught.value
     )
+
+
+def test_an_eventual_invariant_checked_before_the_fault_is_refused(
+    write_scenario: WriteScenario, mini_config: MakeConfig
+) -> None:
+    # One that holds only once the fleet is quiet fails by timing under load, not by a
+    # defect: it is judged `after` only (a CI run failed on exactly that).
+    registry = InvariantRegistry()
+    registry.invariant("settled", eventual=True)(lambda ctx: None)
+    registry.invariant("conserved")(lambda ctx: None)
+    body = (
+        "version: 1\nname: x\nsteady_state:\n  probes:\n"
+        "    - {invariant: conserved}\n"
+        "    - {invariant: settled, when: %s}\n"
+        "method:\n  - {at: 0s, fault: {service: b, action: restart}}\n"
+    )
+    config = mini_config(mini_fleet(""))
+    path = write_scenario(body % "[before, after]")
+    with pytest.raises(ScenarioError) as caught:
+        validate(path, config=config, registry=registry)
+    assert f"{path}:6: steady_state.probes[1].when: invariant 'settled' holds only" in str(
+        caught.value
+    )
+    path = write_scenario(body % "[after]")
+    assert validate(path, config=config, registry=registry).name == "x"
 
 
 def test_a_hypothesis_that_checks_nothing_is_refused(write_scenario: WriteScenario) -> None:
