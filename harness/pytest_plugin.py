@@ -159,6 +159,13 @@ def _suite_options(group: Any) -> None:
         "<chaos.scenarios>/expectations.yaml when it exists)",
     )
     group.addoption(
+        "--fault-matrix-load",
+        default=None,
+        metavar="PROFILE",
+        help="with --fault-matrix: a load profile run after the selection in each cell, "
+        "judged by the expectations' load: error budget",
+    )
+    group.addoption(
         "--fault-matrix-baseline",
         default=None,
         metavar="JSON",

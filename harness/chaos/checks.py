@@ -9,6 +9,7 @@ must see the service, not the fault on an edge in front of it).
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from harness.httpbody import describe_body
 from harness.invariants import InvariantContext, InvariantRegistry
 from harness.load import histogram, templates
 from harness.load.series import SecondBucket, window_of
+from harness.pacing import Pacer, retry_after_seconds
 
 __all__ = [
     "MIN_REQUESTS",
@@ -185,6 +187,14 @@ class ProbeRunner:
     enforce_timing: bool = True
     http: httpx.Client = field(default_factory=lambda: httpx.Client(trust_env=False))
     seq: int = 0
+    # A client's manners (harness/pacing.py): every request waits for its slot of the pace,
+    # and a 429's Retry-After is waited out up to ``retry_after_max`` seconds per request.
+    pacer: Pacer | None = None
+    retry_after_max: float = 0.0
+    throttled: int = 0  # 429s waited out
+
+    def __post_init__(self) -> None:
+        self._count_lock = threading.Lock()
 
     def close(self) -> None:
         self.http.close()
@@ -196,13 +206,25 @@ class ProbeRunner:
         values = {**self.variables, "seq": self.seq}
         url = self.urls[request.service] + templates.render(request.path, values)
         body = request.json_body
-        return self.http.request(
-            request.method,
-            url,
-            headers=templates.render(dict(request.headers), values),
-            json=templates.render(body, values) if body is not None else None,
-            timeout=request.timeout,
-        )
+        # Rendered once: a retry after a 429 resends the same request (same idempotency key).
+        headers = templates.render(dict(request.headers), values)
+        payload = templates.render(body, values) if body is not None else None
+        waited = 0.0
+        while True:
+            if self.pacer is not None:
+                self.pacer.wait()
+            response = self.http.request(
+                request.method, url, headers=headers, json=payload, timeout=request.timeout
+            )
+            if response.status_code != 429 or self.retry_after_max <= 0:
+                return response
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if wait is None or waited + wait > self.retry_after_max:
+                return response
+            waited += wait
+            with self._count_lock:
+                self.throttled += 1
+            time.sleep(wait)
 
     def save(self, save: Mapping[str, str], response: httpx.Response) -> None:
         """Values of the answer as variables for later templates (a token, an id)."""

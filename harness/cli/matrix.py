@@ -35,12 +35,20 @@ def _progress(event: dict[str, Any]) -> None:
         err.print(
             f"[dim]{event['n']:>3}/{event['of']}[/] {escape(event['cell'])}: "
             f"[{_STYLE[event['status']]}]{event['status']}[/] "
-            f"[dim]{event['seconds']:.1f}s[/]{mark}"
+            f"[dim]{event['seconds']:.1f}s{_throttled(event)}[/]{mark}"
         )
     elif event["kind"] == "phase":
         err.print(f"[dim]{escape(str(event['phase']))}[/]")
     elif event["kind"] == "clean":
-        err.print(f"[dim]clean run: {event['passed']} passed, {event['failed']} failed[/]")
+        err.print(
+            f"[dim]clean run: {event['passed']} passed, {event['failed']} failed"
+            f"{_throttled(event)}[/]"
+        )
+
+
+def _throttled(event: dict[str, Any]) -> str:
+    count = int(event.get("throttled") or 0)
+    return f", {count} rate-limit answer(s) waited out" if count else ""
 
 
 def render(result: Any) -> Table:
@@ -121,6 +129,8 @@ def matrix(
     out.print(render(result))
     for edge, why in result.pruned.items():
         out.print(f"[dim]pruned {escape(edge)}: {escape(why)}[/]")
+    for edge, why in result.kept.items():
+        out.print(f"[dim]kept {escape(edge)}: {escape(why)}[/]")
     if not result.pruned:
         out.print(f"[dim]pruning: {escape(result.pruning)}[/]")
     overall, per = result.coverage()

@@ -99,6 +99,11 @@ class CellExpectation(_Strict):
 
 class EdgeExpectations(_Strict):
     timeout: Duration | None = Field(default=None, description="the caller's timeout here")
+    prune: bool = Field(
+        default=True,
+        description="false: run its cells even when the clean run carried no byte through it "
+        "(an edge used in the background, at its own time)",
+    )
     faults: dict[str, CellExpectation] = Field(default_factory=dict)
 
 
@@ -171,6 +176,10 @@ class Expectations(_Strict):
         if spec is not None and spec.timeout is not None:
             return float(spec.timeout)
         return float(self.defaults.timeout)
+
+    def prunable(self, edge: str) -> bool:
+        spec = self.edges.get(edge)
+        return spec.prune if spec is not None else True
 
     def cell(self, edge: str, fault: str) -> CellExpectation | None:
         spec = self.edges.get(edge)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,14 @@ from harness.invariants import InvariantContext, InvariantRegistry
 from harness.invariants import registry as default_registry
 from harness.load import LoadProfile, LoadResult, run_profile
 from harness.load.profiles import Stage
+from harness.matrix.errors import MatrixError
 from harness.matrix.expectations import LoadBudget
 from harness.matrix.workload import CheckOutcome, OnFleet, Workload, WorkloadRun
 
 __all__ = [
     "REQUESTS_CHECK",
     "CombinedWorkload",
+    "FleetBoundWorkload",
     "LoadWorkload",
     "brief_profile",
     "budget_breaches",
@@ -246,5 +248,42 @@ class CombinedWorkload:
         for index, part in enumerate(self.parts):
             done = part.run(label, only=only, on_fleet=on_fleet if index == 0 else None)
             merged.checks.update(done.checks)
+            merged.throttled += done.throttled
         merged.seconds = time.monotonic() - began
         return merged
+
+
+class FleetBoundWorkload:
+    """A workload made on another's fleet once that one has it: a load profile beside
+    pytest's selection, whose fleet is known only after the selection's first run (the
+    ``fleet`` fixture). It runs after its source in each run (:class:`CombinedWorkload`)."""
+
+    def __init__(
+        self, source: Workload, make: Callable[[Fleet], Workload], description: str
+    ) -> None:
+        self.source = source
+        self.make = make
+        self.description = description
+        self.made: Workload | None = None
+
+    @property
+    def fleet(self) -> Fleet | None:
+        return self.source.fleet
+
+    def close(self) -> None:
+        close = getattr(self.made, "close", None)
+        if callable(close):
+            close()
+
+    def run(
+        self, label: str, only: Collection[str] | None = None, on_fleet: OnFleet | None = None
+    ) -> WorkloadRun:
+        if self.made is None:
+            fleet = self.source.fleet
+            if fleet is None:
+                raise MatrixError(
+                    f"{self.description}: {self.source.description} brought no fleet "
+                    "(does it use the `fleet` fixture?)"
+                )
+            self.made = self.make(fleet)
+        return self.made.run(label, only=only, on_fleet=on_fleet)

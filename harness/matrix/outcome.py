@@ -62,6 +62,7 @@ class CellResult:
     request_ids: list[str] = field(default_factory=list)
     scenario: str | None = None  # the generated game-day reproducing a broken cell
     error: bool = False  # could not be run (the fault not injected, ...): fails the run
+    throttled: int = 0  # 429s from the fleet's rate limit waited out (the client's pace)
 
     @property
     def expected_status(self) -> Status:
@@ -104,6 +105,7 @@ class CellResult:
             "request_ids": self.request_ids,
             "scenario": self.scenario,
             "error": self.error,
+            "throttled": self.throttled,
         }
 
 
@@ -146,6 +148,7 @@ class MatrixResult:
     # check -> the cell after which it did not pass again (left out of the later cells)
     dropped: dict[str, str] = field(default_factory=dict)
     not_restored: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # unused edges run all the same
     baseline: dict[str, Any] | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
 
@@ -213,6 +216,7 @@ class MatrixResult:
             "fault_classes": self.fault_classes,
             "edges": self.edges,
             "pruned": self.pruned,
+            "kept": self.kept,
             "pruning": self.pruning,
             "dropped_checks": self.dropped,
             "clean": [c.to_json() for c in self.clean_checks],

@@ -133,6 +133,25 @@ def render_markdown(result: MatrixResult) -> str:
         )
         if pruned
         else f"Pruning: {result.pruning or 'none'}",
+        markdown.details(
+            f"Kept unused edges ({len(result.kept)})",
+            markdown.bullet_list([f"{markdown.code(e)}: {why}" for e, why in result.kept.items()]),
+        )
+        if result.kept
+        else "",
+        _throttling(result),
+    )
+
+
+def _throttling(result: MatrixResult) -> str:
+    """A fleet's rate limit met by the workload: waited out, said, never a finding."""
+    hit = [c for c in result.cells if c.throttled]
+    if not hit:
+        return ""
+    total = sum(c.throttled for c in hit)
+    return (
+        f"Rate limit: {total} answer(s) 429 waited out (Retry-After) in {len(hit)} cell(s); "
+        "a `pace:` in the workload keeps under it."
     )
 
 

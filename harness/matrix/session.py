@@ -49,7 +49,7 @@ from harness.matrix.expectations import (
     empty,
     load_expectations,
 )
-from harness.matrix.loadworkload import CombinedWorkload, LoadWorkload
+from harness.matrix.loadworkload import CombinedWorkload, FleetBoundWorkload, LoadWorkload
 from harness.matrix.outcome import Cell, CellResult, MatrixResult, Status
 from harness.matrix.usage import EdgeTraffic, EdgeUsage
 from harness.matrix.workload import (
@@ -241,6 +241,7 @@ class _Matrix:
         self.answers: ProbeRunner | None = None
         self.cells: list[CellResult] = []
         self.pruned: dict[str, str] = {}
+        self.kept: dict[str, str] = {}  # unused, yet run: the expectations say prune: false
         self.pruning = "off (--no-prune)" if not plan.prune else ""
         self.clean: WorkloadRun | None = None
         # Checks that did not pass again after a cell: left out of the later cells (they
@@ -275,7 +276,12 @@ class _Matrix:
         if self.plan.prune and self.usage is None:
             self.on_fleet(self.fleet)  # too late for a reading before: no pruning
         passing = self.clean.passed
-        self.emit("clean", passed=len(passing), failed=len(self.clean.checks) - len(passing))
+        self.emit(
+            "clean",
+            passed=len(passing),
+            failed=len(self.clean.checks) - len(passing),
+            throttled=self.clean.throttled,
+        )
         if not passing:
             failures = (
                 "; ".join(f"{c.id}: {c.message}"[:200] for c in self.clean.checks.values())
@@ -300,6 +306,12 @@ class _Matrix:
         for edge in self.plan.edges:
             seen: EdgeTraffic | None = traffic.get(edge)
             if seen is not None and not seen.used:
+                if not self.plan.expectations.prunable(edge):
+                    self.kept[edge] = (
+                        f"0 bytes through proxy {seen.proxy} during the clean workload, "
+                        "run anyway (prune: false in the expectations)"
+                    )
+                    continue
                 self.pruned[edge] = (
                     f"unused: 0 bytes through proxy {seen.proxy} during the clean workload"
                 )
@@ -357,6 +369,7 @@ class _Matrix:
                 status=result.status.value,
                 as_expected=result.as_expected,
                 seconds=result.seconds,
+                throttled=result.throttled,
             )
 
     def skip_reason(self, cell: Cell) -> str | None:
@@ -452,12 +465,12 @@ class _Matrix:
             revert_steps=steps,
             seconds=time.monotonic() - began,
             request_ids=ids,
+            throttled=run.throttled,
         )
 
     def recover(self, failed: list[str]) -> tuple[float | None, list[str]]:
-        """(seconds until recovered, or None; the checks still failing, with what the
-        last attempt said)."""
-        """Wait until every service is ready and the checks that failed pass again."""
+        """Wait until every service is ready and the checks that failed pass again: (seconds
+        until recovered, or None; the checks still failing, with what the last attempt said)."""
         assert self.fleet is not None
         bound = float(self.plan.expectations.defaults.recovery)
         began = time.monotonic()
@@ -569,6 +582,23 @@ def run_matrix(
                     assert running is not None
                     used: Workload = _file_workloads(plan, running, chosen, out)
                     description = used.description
+                elif plan.load is not None:
+                    # A load profile beside a workload object (pytest's selection): made
+                    # on the selection's fleet after its first run, run after it each time.
+                    profile, budget = plan.load, plan.expectations.load
+                    used = CombinedWorkload(
+                        [
+                            workload,
+                            FleetBoundWorkload(
+                                workload,
+                                lambda bound: LoadWorkload(
+                                    profile, budget, bound, out / "load", chosen
+                                ),
+                                f"load profile {profile.name}",
+                            ),
+                        ]
+                    )
+                    description = used.description
                 else:
                     used = workload
                 matrix = _Matrix(plan, used, on_progress, chosen)
@@ -588,7 +618,7 @@ def run_matrix(
                             report = Rollback(matrix.fleet).run([])
                             not_restored = report.not_restored
                         matrix.close()
-                        if workload is None:
+                        if used is not workload:  # made here: closed here
                             close = getattr(used, "close", None)
                             if callable(close):
                                 close()
@@ -606,6 +636,7 @@ def run_matrix(
         fault_classes=plan.faults,
         edges=plan.edges,
         pruned=matrix.pruned if matrix is not None else {},
+        kept=matrix.kept if matrix is not None else {},
         pruning=matrix.pruning if matrix is not None else "",
         clean_checks=list(matrix.clean.checks.values()) if matrix and matrix.clean else [],
         dropped=matrix.dropped if matrix is not None else {},

@@ -13,6 +13,8 @@ A probe workload file (``version: 1``)::
 
     invariants: tests.fuzz.invariants      # the module registering the fleet's invariants
     rounds: 2
+    pace: 5          # at most 5 requests a second (keep under the entry's rate limit)
+    retry_after: 10s # a 429's Retry-After is waited out up to this per request (0s: never)
     setup:
       - {service: gateway, method: POST, path: /auth/token, json: {...},
          save: {token: access_token}}
@@ -41,7 +43,9 @@ from harness.fleet.lifecycle import Fleet
 from harness.invariants import InvariantContext, InvariantRegistry, load_invariants
 from harness.invariants import registry as default_registry
 from harness.load import templates
+from harness.load.durations import Duration
 from harness.matrix.errors import MatrixError, WorkloadError
+from harness.pacing import Pacer
 from harness.yamlsource import Problem, load_model
 
 __all__ = [
@@ -84,6 +88,7 @@ class WorkloadRun:
     label: str
     checks: dict[str, CheckOutcome] = field(default_factory=dict)
     seconds: float = 0.0
+    throttled: int = 0  # 429s whose Retry-After was waited out (the entry's rate limit)
 
     @property
     def passed(self) -> list[str]:
@@ -124,6 +129,12 @@ class ProbeWorkloadSpec(BaseModel):
     version: Literal[1]
     invariants: str | None = Field(default=None, description="module registering invariants")
     rounds: int = Field(default=1, ge=1, le=100)
+    pace: float | None = Field(
+        default=None, gt=0, le=10_000, description="at most this many requests per second"
+    )
+    retry_after: Duration = Field(
+        default=10.0, le=300, description="a 429's Retry-After is waited out up to this"
+    )
     vars: dict[str, str | int] = Field(default_factory=dict)
     setup: list[SetupRequest] = Field(default_factory=list)
     checks: list[Probe] = Field(min_length=1)
@@ -203,6 +214,8 @@ class ProbeWorkload:
             registry=registry or default_registry,
             variables=variables,
             context=InvariantContext(urls),
+            pacer=Pacer(spec.pace) if spec.pace is not None else None,
+            retry_after_max=float(spec.retry_after),
         )
         self._set_up = False
 
@@ -233,6 +246,7 @@ class ProbeWorkload:
         if not self._set_up:
             self._setup()
         began = time.monotonic()
+        throttled_before = self.probes.throttled
         run = WorkloadRun(label)
         tag = "".join(ch if ch.isalnum() else "-" for ch in label)[:40].strip("-")
         for round_ in range(self.spec.rounds):
@@ -266,4 +280,5 @@ class ProbeWorkload:
                     ids,
                 )
         run.seconds = time.monotonic() - began
+        run.throttled = self.probes.throttled - throttled_before
         return run

@@ -162,6 +162,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         plan = prepare(
             project,
             expectations=_path(config.getoption("fault_matrix_expectations")),
+            # The selection is the workload; a load profile may run beside it.
+            workload=[load] if (load := _path(config.getoption("fault_matrix_load"))) else [],
             edges=config.getoption("fault_matrix_edges") or None,
             faults=config.getoption("fault_matrix_faults") or None,
             prune=not config.getoption("fault_matrix_no_prune"),
@@ -192,6 +194,8 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
         _line(session, f"failed clean: {check.id}: {check.message}", red=True)
     for edge, why in result.pruned.items():
         _line(session, f"matrix pruned {edge}: {why}")
+    for edge, why in result.kept.items():
+        _line(session, f"matrix kept {edge}: {why}")
     services = ", ".join(f"{name} {cov}" for name, cov in per.items())
     _line(session, f"matrix resilience coverage {overall} ({services})")
     _line(

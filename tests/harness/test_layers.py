@@ -87,7 +87,7 @@ ROWS = [
     {"fleet"},
     {"faults", "report", "invariants"},
     {"infra"},
-    {"config", "errors", "extras", "yamlsource", "schemafile", "closing", "httpbody"},
+    {"config", "errors", "extras", "yamlsource", "schemafile", "closing", "httpbody", "pacing"},
 ]
 
 

@@ -9,6 +9,8 @@ Each endpoint is a resilience pattern, well or badly done, chosen by the environ
   treated as success (still 201: the weakness only a functional test sees), else 503.
 - POST /charge records a charge; GET /charges counts them (the callee's side).
 - GET /other fetches OTHER_URL/hello (an edge nothing in the tests uses).
+- GET /limited is a rate limit by count, not by clock (so a test of it is deterministic):
+  every other request is refused with 429 and Retry-After: 1.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ NAME = os.environ.get("NAME", "shop")
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 CHARGES: list[str] = []
 LOCK = threading.Lock()
+LIMITED = [0]
 
 
 def _timeout() -> float | None:
@@ -61,6 +64,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(200, {"source": "callee", "items": [1, 2, 3]})
             except OSError:
                 self._json(200, {"source": "fallback", "items": [1]})
+        elif self.path == "/limited":
+            with LOCK:
+                LIMITED[0] += 1
+                refused = LIMITED[0] % 2 == 1
+            if refused:
+                self._json(429, {"error": "rate limited"}, {"Retry-After": "1"})
+            else:
+                self._json(200, {"limited": False})
         elif self.path == "/other":
             self._json(200, {"other": fetch(os.environ["OTHER_URL"], "/hello", 1.0)})
         else:
@@ -84,9 +95,11 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not found"})
 
-    def _json(self, status: int, body: object) -> None:
+    def _json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

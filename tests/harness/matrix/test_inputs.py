@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from harness.cli.app import app
 from harness.config import load_config
 from harness.matrix import faultclasses
-from harness.matrix.errors import ExpectationsError, SelectionError
+from harness.matrix.errors import ExpectationsError, SelectionError, WorkloadError
 from harness.matrix.expectations import load_expectations
 from harness.matrix.outcome import Cell, CellResult, MatrixResult, Status, coverage_delta
 from harness.matrix.session import prepare
@@ -56,6 +56,20 @@ def test_names_the_fleet_lacks_are_found_before_anything_starts(tmp_path: Path) 
         "latency_above",
         "latency_below",
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [("pace: 0", "pace"), ("retry_after: soon", "retry_after"), ("pace: many", "pace")],
+)
+def test_a_bad_pace_names_file_line_and_field(tmp_path: Path, line: str, field: str) -> None:
+    project = shop_project(tmp_path)
+    path = tmp_path / "probes.workload.yaml"
+    path.write_text(f"version: 1\n{line}\nchecks:\n  - http: {{service: a, path: /call}}\n")
+    with pytest.raises(WorkloadError) as caught:
+        prepare(project, workload=path)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.field) == (2, field)
 
 
 def test_the_cli_refuses_bad_input_with_exit_2(tmp_path: Path) -> None:

@@ -48,10 +48,15 @@ edges:
 """
 
 
-def run(tmp_path: Path, **caller_env: str) -> MatrixResult:
+def run(
+    tmp_path: Path,
+    expectations: str = EXPECTATIONS,
+    faults: tuple[str, ...] = ("latency_above", "down"),
+    **caller_env: str,
+) -> MatrixResult:
     manifest = write_fleet(tmp_path, shop_fleet(**caller_env))
     (tmp_path / "workload.yaml").write_text(WORKLOAD)
-    (tmp_path / "expectations.yaml").write_text(EXPECTATIONS)
+    (tmp_path / "expectations.yaml").write_text(expectations)
     config = load_config(
         start=tmp_path,
         overrides={
@@ -65,7 +70,7 @@ def run(tmp_path: Path, **caller_env: str) -> MatrixResult:
     plan = prepare(
         project,
         expectations=tmp_path / "expectations.yaml",
-        faults=["latency_above", "down"],
+        faults=list(faults),
     )
     return run_matrix(plan, project=project, report_dir=tmp_path / "reports", step_summary=False)
 
@@ -120,3 +125,19 @@ def test_the_same_caller_with_a_timeout_holds(tmp_path: Path) -> None:
     baseline = tmp_path / "reports" / "matrix.json"
     data = yaml.safe_load(baseline.read_text())
     assert data["coverage"]["overall"]["ratio"] == 1.0
+
+
+def test_an_unused_edge_declared_prune_false_is_run_and_said(tmp_path: Path) -> None:
+    expectations = EXPECTATIONS + "  a->c:\n    prune: false\n"
+    result = run(tmp_path, expectations, faults=("down",), CALL_TIMEOUT="0.5")
+
+    assert "a->c" not in result.pruned
+    assert "0 bytes" in result.kept["a->c"]
+    assert "prune: false" in result.kept["a->c"]
+    cell = result.status_of("a->c", "down")
+    assert cell is not None
+    assert cell.status is Status.HELD, cell.reason
+    assert result.ok, result.reason
+    report = json.loads((tmp_path / "reports" / "matrix.json").read_text())
+    assert list(report["kept"]) == ["a->c"]
+    assert "Kept unused edges (1)" in (tmp_path / "reports" / "report.md").read_text()

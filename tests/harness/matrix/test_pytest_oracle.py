@@ -36,7 +36,9 @@ def test_the_callee_answers(fleet):
 """
 
 
-def run_pytest(tmp_path: Path, **caller_env: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+def run_pytest(
+    tmp_path: Path, *extra: str, faults: str = "reset_peer", **caller_env: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:
     write_fleet(tmp_path, shop_fleet(**caller_env))
     (tmp_path / "test_pay.py").write_text(FUNCTIONAL_TEST)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
@@ -53,7 +55,8 @@ def run_pytest(tmp_path: Path, **caller_env: str) -> tuple[subprocess.CompletedP
             "--harness-manifest",
             "fleet.yaml",
             "--fault-matrix-faults",
-            "reset_peer",
+            faults,
+            *extra,
             "--fault-matrix-report-dir",
             "reports",
             "test_pay.py",
@@ -97,3 +100,50 @@ def test_a_caller_that_reports_the_reset_holds(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert cell(report, "a->b", "reset_peer")["status"] == "held"
     assert report["coverage"]["overall"]["ratio"] == 1.0
+
+
+PROFILE = """\
+version: 1
+name: shop-calls
+target: a
+stages:
+  - {duration: 10s, users: 2, spawn_rate: 2}
+wait: {constant_pacing: 0.1}
+tasks:
+  - name: call
+    request: {method: GET, path: /call, expect: [200]}
+"""
+
+LOAD_BUDGET = """\
+version: 1
+defaults: {timeout: 2s, recovery: 20s}
+load: {duration: 3s, users: 2, p99: 1500ms, allowed_5xx: [503], retry_after: true}
+"""
+
+
+def test_a_load_profile_runs_beside_the_selection_and_judges_too(tmp_path: Path) -> None:
+    (tmp_path / "profile.yaml").write_text(PROFILE)
+    (tmp_path / "expectations.yaml").write_text(LOAD_BUDGET)
+    done, report = run_pytest(
+        tmp_path,
+        "--fault-matrix-load",
+        "profile.yaml",
+        "--fault-matrix-expectations",
+        "expectations.yaml",
+        faults="down",
+        SWALLOW_ERRORS="0",
+        CALL_TIMEOUT="0.5",
+    )
+
+    assert "load profile shop-calls" in report["workload"]
+    clean = {c["id"]: c["passed"] for c in report["clean"]}
+    assert clean["load: requests measured"] is True
+    assert clean["test_pay.py::test_a_payment_is_charged_at_the_callee_or_refused"] is True
+    # With b down, a answers /call 503 without Retry-After: outside the load's budget,
+    # though every functional test still passes (the payment is honestly refused).
+    down = cell(report, "a->b", "down")
+    assert down["status"] == "broken"
+    ids = [f["id"] for f in down["findings"]]
+    assert "load: no 5xx but 503 with Retry-After" in ids
+    assert not [i for i in ids if i.startswith("test_pay.py")]
+    assert done.returncode == 1, done.stdout
