@@ -12,6 +12,21 @@ SHOP = Path(__file__).with_name("shop.py")
 REPO = Path(__file__).resolve().parents[3]
 TOXIPROXY_BIN = REPO / ".tools" / "bin" / "toxiproxy-server"
 
+# A load profile reading a's /call (the load workload's tests and pytest's --fault-matrix-load).
+PROFILE = """\
+version: 1
+name: shop-calls
+target: a
+stages:
+  - {duration: 10s, users: 2, spawn_rate: 2}
+wait: {constant_pacing: 0.1}
+tasks:
+  - name: call
+    request: {method: GET, path: /call, expect: [200]}
+thresholds:
+  http_reqs: ["rate>100000"]    # the profile's own gate: left out by the matrix
+"""
+
 
 def shop_service(name: str, **env: str) -> dict[str, Any]:
     return {

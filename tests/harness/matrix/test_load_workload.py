@@ -23,21 +23,7 @@ from harness.matrix.loadworkload import REQUESTS_CHECK, LoadWorkload, budget_bre
 from harness.matrix.outcome import Status
 from harness.matrix.session import prepare, run_matrix
 from harness.project import Project
-from tests.harness.matrix.conftest import TOXIPROXY_BIN, shop_fleet, write_fleet
-
-PROFILE = """\
-version: 1
-name: shop-calls
-target: a
-stages:
-  - {duration: 10s, users: 2, spawn_rate: 2}
-wait: {constant_pacing: 0.1}
-tasks:
-  - name: call
-    request: {method: GET, path: /call, expect: [200]}
-thresholds:
-  http_reqs: ["rate>100000"]    # the profile's own gate: left out by the matrix
-"""
+from tests.harness.matrix.conftest import PROFILE, TOXIPROXY_BIN, shop_fleet, write_fleet
 
 PROBES = """\
 version: 1

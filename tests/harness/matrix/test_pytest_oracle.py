@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.matrix.conftest import TOXIPROXY_BIN, shop_fleet, write_fleet
+from tests.harness.matrix.conftest import PROFILE, TOXIPROXY_BIN, shop_fleet, write_fleet
 
 pytestmark = pytest.mark.slow
 
@@ -101,18 +101,6 @@ def test_a_caller_that_reports_the_reset_holds(tmp_path: Path) -> None:
     assert cell(report, "a->b", "reset_peer")["status"] == "held"
     assert report["coverage"]["overall"]["ratio"] == 1.0
 
-
-PROFILE = """\
-version: 1
-name: shop-calls
-target: a
-stages:
-  - {duration: 10s, users: 2, spawn_rate: 2}
-wait: {constant_pacing: 0.1}
-tasks:
-  - name: call
-    request: {method: GET, path: /call, expect: [200]}
-"""
 
 LOAD_BUDGET = """\
 version: 1
