@@ -53,6 +53,7 @@ from sample_services.gateway.schemas import (
     TokenResponse,
 )
 from sample_services.gateway.settings import BACKENDS, GatewaySettings
+from sample_services.gateway.stale import AGE_HEADER, StaleCache
 
 ADMIN_SCOPE = "admin"
 DEGRADED_HEADER = "X-Degraded"
@@ -186,7 +187,26 @@ def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -
     return principal
 
 
-def _api_router(backends: Backends) -> APIRouter:
+STALE_AGE = {
+    "description": "present when the answer is the last known one, answered from the "
+    "gateway's memory while its backend is out: its age in seconds (stale_if_error bounds it)",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
+def _stale_ok(backend: str) -> dict[str, Any]:
+    return {
+        "headers": {
+            DEGRADED_HEADER: {
+                "description": f"`{backend}` when the answer is the last known one (see Age)",
+                "schema": {"type": "string"},
+            },
+            AGE_HEADER: STALE_AGE,
+        }
+    }
+
+
+def _api_router(backends: Backends, stale: StaleCache) -> APIRouter:
     router = APIRouter(
         prefix="/api",
         route_class=GuardedRoute,
@@ -228,25 +248,30 @@ def _api_router(backends: Backends) -> APIRouter:
                 "headers": {
                     DEGRADED_HEADER: {
                         "description": "`shipping` when the shipment could not be looked up;"
-                        " `shipment` is then null for lack of an answer",
+                        " `shipment` is then null for lack of an answer. `orders` when the"
+                        " order is the last known one, answered from memory (see Age)",
                         "schema": {"type": "string"},
-                    }
+                    },
+                    AGE_HEADER: STALE_AGE,
                 }
             },
         },
         tags=["orders"],
     )
     def get_order(order_id: PathId, response: Response) -> OrderView:
-        order = backends.orders.get_order(order_id)
-        # A degraded answer beats none: the order is what the caller asked for, and the
-        # shipment is only a detail of it, so shipping's outage must not fail the read.
-        shipment: Shipment | None
-        try:
-            shipment = backends.shipping.find_shipment(order_id)
-        except (DownstreamError, BackendRejected):
-            shipment = None
-            response.headers[DEGRADED_HEADER] = "shipping"
-        return OrderView(**order.model_dump(), shipment=shipment)
+        def compose() -> OrderView:
+            order = backends.orders.get_order(order_id)
+            # A degraded answer beats none: the order is what the caller asked for, and the
+            # shipment is only a detail of it, so shipping's outage must not fail the read.
+            shipment: Shipment | None
+            try:
+                shipment = backends.shipping.find_shipment(order_id)
+            except (DownstreamError, BackendRejected):
+                shipment = None
+                response.headers[DEGRADED_HEADER] = "shipping"
+            return OrderView(**order.model_dump(), shipment=shipment)
+
+        return stale.read("orders", order_id, compose, response, DEGRADED_HEADER)
 
     @router.get(
         "/orders/{order_id}/saga",
@@ -275,11 +300,13 @@ def _api_router(backends: Backends) -> APIRouter:
         "/stock/{sku}",
         response_model=Stock,
         summary="Stock of one SKU",
-        responses=_errors(404, 422),
+        responses={**_errors(404, 422), 200: _stale_ok("inventory")},
         tags=["inventory"],
     )
-    def get_stock(sku: SkuPath) -> Stock:
-        return backends.inventory.get_stock(sku)
+    def get_stock(sku: SkuPath, response: Response) -> Stock:
+        return stale.read(
+            "inventory", sku, lambda: backends.inventory.get_stock(sku), response, DEGRADED_HEADER
+        )
 
     @router.put(
         "/stock/{sku}",
@@ -296,11 +323,17 @@ def _api_router(backends: Backends) -> APIRouter:
         "/accounts/{account_id}",
         response_model=Account,
         summary="One account's balance",
-        responses=_errors(404, 422),
+        responses={**_errors(404, 422), 200: _stale_ok("payments")},
         tags=["payments"],
     )
-    def get_account(account_id: PathId) -> Account:
-        return backends.payments.get_account(account_id)
+    def get_account(account_id: PathId, response: Response) -> Account:
+        return stale.read(
+            "payments",
+            account_id,
+            lambda: backends.payments.get_account(account_id),
+            response,
+            DEGRADED_HEADER,
+        )
 
     @router.put(
         "/accounts/{account_id}",
@@ -367,7 +400,8 @@ def create_app(
     http: Mapping[str, httpx.Client] | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """`http` routes a backend (by name) to another client; `clock` drives the rate limit."""
+    """`http` routes a backend (by name) to another client; `clock` drives the rate limit
+    and the age of stale answers."""
     settings = settings or GatewaySettings()
     metrics = ServiceMetrics("gateway")
     tracer = make_tracer("gateway")
@@ -407,8 +441,15 @@ def create_app(
     async def relay_rejection(_request: Request, exc: BackendRejected) -> JSONResponse:
         return JSONResponse(exc.body, status_code=exc.status_code, headers=exc.headers)
 
-    app.include_router(_api_router(backends))
+    stale = StaleCache(settings.stale_if_error, clock=clock or time.monotonic)
+    app.state.stale = stale
+    app.include_router(_api_router(backends, stale))
     if settings.enable_token_issuer:
         app.include_router(_token_router(TokenIssuer(settings)))
-    mount_test_hooks(app, settings, reset=limiter.reset)
+
+    def reset() -> None:
+        limiter.reset()
+        stale.clear()
+
+    mount_test_hooks(app, settings, reset=reset)
     return app

@@ -39,6 +39,10 @@ class GatewaySettings(ServiceSettings):
     # without it (X-Degraded: shipping).
     shipment_lookup_budget: float = Field(default=0.5, gt=0)
 
+    # Seconds a read (stock, account, order) may be answered from the gateway's memory,
+    # marked X-Degraded with its Age, while its backend cannot answer (0: never).
+    stale_if_error: float = Field(default=300.0, ge=0)
+
     readiness_backends: str = ""
     """Comma-separated backends whose /healthz gates readiness (default none, see app.py)."""
 

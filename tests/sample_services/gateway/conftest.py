@@ -163,6 +163,7 @@ def fleet(shared_fleet: Fleet) -> Fleet:
         standin.answers.clear()
     state = shared_fleet.gateway.app.state  # type: ignore[attr-defined]
     state.guard.limiter.reset()
+    state.stale.clear()
     for client in state.backends.resilient_clients():
         client.breaker.close()
     return shared_fleet
