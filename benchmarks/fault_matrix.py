@@ -51,6 +51,9 @@ def one_run(extra: list[str]) -> dict[str, object]:
         "pruned_edges": sorted(data["pruned"]),
         "as_expected": sum(1 for c in cells if c["as_expected"]),
         "coverage": data["coverage"]["overall"],
+        # 429s waited out (the workload's pace keeps this at 0 on the sample fleet).
+        "throttled": sum(c.get("throttled", 0) for c in cells),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "slowest_cells": sorted(
             ((c["edge"] + " x " + c["fault"], c["seconds"]) for c in cells),
             key=lambda pair: -pair[1],
