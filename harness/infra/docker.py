@@ -33,7 +33,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -53,6 +52,7 @@ from harness.infra.local_redis import ping
 from harness.infra.local_toxiproxy import api_answers
 from harness.infra.ports import free_port, port_open
 from harness.infra.postgres import can_connect, create_database, postgres_url
+from harness.infra.registry import ServerRegistry
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -301,19 +301,16 @@ class DockerProvider:
         self.prefix = f"harness-{runs.current().pid}-{secrets.token_hex(3)}"
         self._network: Network | None = None
         self._volumes: list[str] = []
-        self._servers: dict[str, ContainerServer] = {}
-        self._order: list[ContainerServer] = []
-        self._running: set[str] = set()
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._closed = False
+        self._registry: ServerRegistry[ContainerServer] = ServerRegistry(
+            "DockerProvider", self._close_one
+        )
+        self._lock = threading.Lock()  # the network and the volumes
         self.close_errors: list[Exception] = []
         atexit.register(self.close)
 
     @property
     def servers(self) -> list[ContainerServer]:
-        with self._lock:
-            return list(self._order)
+        return self._registry.servers
 
     @property
     def network_name(self) -> str | None:
@@ -322,42 +319,33 @@ class DockerProvider:
     # --- the seam ------------------------------------------------------------------------
 
     def prepare_postgres(self, name: str = "postgres") -> DockerPostgres:
-        found = self._get(
-            f"postgres:{name}",
-            lambda: DockerPostgres(self, name, self.infra.postgres_image),
-            start=False,
+        return self._registry.get(
+            f"postgres:{name}", self._new_postgres(name), DockerPostgres, start=False
         )
-        assert isinstance(found, DockerPostgres)
-        return found
 
     def postgres(self, name: str = "postgres") -> DockerPostgres:
-        found = self._get(
-            f"postgres:{name}", lambda: DockerPostgres(self, name, self.infra.postgres_image)
-        )
-        assert isinstance(found, DockerPostgres)
-        return found
+        return self._registry.get(f"postgres:{name}", self._new_postgres(name), DockerPostgres)
 
     def prepare_redis(self, name: str = "redis") -> DockerRedis:
-        found = self._get(
-            f"redis:{name}", lambda: DockerRedis(self, name, self.infra.redis_image), start=False
-        )
-        assert isinstance(found, DockerRedis)
-        return found
+        return self._registry.get(f"redis:{name}", self._new_redis(name), DockerRedis, start=False)
 
     def redis(self, name: str = "redis") -> DockerRedis:
-        found = self._get(f"redis:{name}", lambda: DockerRedis(self, name, self.infra.redis_image))
-        assert isinstance(found, DockerRedis)
-        return found
+        return self._registry.get(f"redis:{name}", self._new_redis(name), DockerRedis)
+
+    def _new_postgres(self, name: str) -> Callable[[], ContainerServer]:
+        return lambda: DockerPostgres(self, name, self.infra.postgres_image)
+
+    def _new_redis(self, name: str) -> Callable[[], ContainerServer]:
+        return lambda: DockerRedis(self, name, self.infra.redis_image)
 
     def toxiproxy(self) -> DockerToxiproxy:
-        found = self._get(
+        return self._registry.get(
             "toxiproxy",
             lambda: DockerToxiproxy(
                 self, "toxiproxy", self.infra.toxiproxy_image, self.infra.toxiproxy_seed
             ),
+            DockerToxiproxy,
         )
-        assert isinstance(found, DockerToxiproxy)
-        return found
 
     # --- what the servers ask of their provider -------------------------------------------
 
@@ -400,50 +388,12 @@ class DockerProvider:
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    def _key_lock(self, key: str) -> threading.Lock:
-        with self._lock:
-            if self._closed:
-                raise InfraError("this DockerProvider is closed")
-            return self._key_locks.setdefault(key, threading.Lock())
-
-    def _get(
-        self, key: str, factory: Callable[[], ContainerServer], *, start: bool = True
-    ) -> ContainerServer:
-        with self._key_lock(key):
-            server = self._servers.get(key)
-            if server is None:
-                server = factory()
-                self._servers[key] = server
-                with self._lock:
-                    self._order.append(server)
-            if not start or key in self._running:
-                return server
-            try:
-                server.start()
-            except BaseException:
-                # Forgotten: asking again makes a fresh server.
-                with self._lock:
-                    if server in self._order:
-                        self._order.remove(server)
-                del self._servers[key]
-                self._close_one(server)
-                raise
-            self._running.add(key)
-            return server
-
     def close(self) -> None:
         """Remove every container (together: each removal is a wait), then the network and
         any volume left; never raises (failures go to the log and ``close_errors``)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            servers = list(reversed(self._order))
-            self._order.clear()
+        if not self._registry.close("harness-docker-stop"):
+            return
         atexit.unregister(self.close)
-        if servers:
-            with ThreadPoolExecutor(len(servers), thread_name_prefix="harness-docker-stop") as pool:
-                list(pool.map(self._close_one, servers))
         for volume in list(self._volumes):
             self._attempt(f"remove volume {volume}", functools.partial(self.remove_volume, volume))
         network = self._network
