@@ -8,6 +8,9 @@ from typing import Any
 
 import yaml
 
+from harness.config import load_config
+from harness.project import Project
+
 SHOP = Path(__file__).with_name("shop.py")
 REPO = Path(__file__).resolve().parents[3]
 TOXIPROXY_BIN = REPO / ".tools" / "bin" / "toxiproxy-server"
@@ -53,3 +56,20 @@ def write_fleet(directory: Path, manifest: dict[str, Any]) -> Path:
     path = directory / "fleet.yaml"
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     return path
+
+
+def shop_project(tmp_path: Path, manifest: dict[str, Any], **overrides: str) -> Project:
+    """The project of ``manifest`` written under ``tmp_path``: this repository's Toxiproxy,
+    reports under ``tmp_path``."""
+    path = write_fleet(tmp_path, manifest)
+    config = load_config(
+        start=tmp_path,
+        overrides={
+            "manifest": str(path),
+            "infra.toxiproxy_bin": str(TOXIPROXY_BIN),
+            "report_dir": str(tmp_path / "reports"),
+            **overrides,
+        },
+        environ={},
+    )
+    return Project.load(config)

@@ -15,11 +15,9 @@ from typing import Any
 import pytest
 
 from harness.chaos.scenario import load_scenario
-from harness.config import load_config
 from harness.matrix.outcome import MatrixResult, Status
 from harness.matrix.session import prepare, run_matrix
-from harness.project import Project
-from tests.harness.matrix.conftest import SHOP, TOXIPROXY_BIN, shop_fleet, write_fleet
+from tests.harness.matrix.conftest import SHOP, shop_fleet, shop_project
 
 pytestmark = pytest.mark.slow
 
@@ -49,19 +47,8 @@ def containerised(manifest: dict[str, Any]) -> dict[str, Any]:
 def run(
     tmp_path: Path, manifest: dict[str, Any], faults: list[str], **overrides: str
 ) -> MatrixResult:
-    path = write_fleet(tmp_path, manifest)
+    project = shop_project(tmp_path, manifest, **overrides)
     (tmp_path / "workload.yaml").write_text(WORKLOAD)
-    config = load_config(
-        start=tmp_path,
-        overrides={
-            "manifest": str(path),
-            "infra.toxiproxy_bin": str(TOXIPROXY_BIN),
-            "report_dir": str(tmp_path / "reports"),
-            **overrides,
-        },
-        environ={},
-    )
-    project = Project.load(config)
     plan = prepare(
         project,
         workload=tmp_path / "workload.yaml",

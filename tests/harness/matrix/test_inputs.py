@@ -17,16 +17,9 @@ from harness.matrix.expectations import load_expectations
 from harness.matrix.outcome import Cell, CellResult, MatrixResult, Status, coverage_delta
 from harness.matrix.session import prepare
 from harness.project import Project
-from tests.harness.matrix.conftest import shop_fleet, write_fleet
+from tests.harness.matrix.conftest import shop_fleet, shop_project, write_fleet
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def shop_project(tmp_path: Path) -> Project:
-    manifest = write_fleet(tmp_path, shop_fleet())
-    return Project.load(
-        load_config(start=tmp_path, overrides={"manifest": str(manifest)}, environ={})
-    )
 
 
 def test_a_bad_expectation_names_file_line_and_field(tmp_path: Path) -> None:
@@ -40,7 +33,7 @@ def test_a_bad_expectation_names_file_line_and_field(tmp_path: Path) -> None:
 
 
 def test_names_the_fleet_lacks_are_found_before_anything_starts(tmp_path: Path) -> None:
-    project = shop_project(tmp_path)
+    project = shop_project(tmp_path, shop_fleet())
     path = tmp_path / "expectations.yaml"
     path.write_text(
         "version: 1\nedges:\n  a->z:\n    faults:\n      down: hold\n  a->b:\n"
@@ -63,7 +56,7 @@ def test_names_the_fleet_lacks_are_found_before_anything_starts(tmp_path: Path) 
     [("pace: 0", "pace"), ("retry_after: soon", "retry_after"), ("pace: many", "pace")],
 )
 def test_a_bad_pace_names_file_line_and_field(tmp_path: Path, line: str, field: str) -> None:
-    project = shop_project(tmp_path)
+    project = shop_project(tmp_path, shop_fleet())
     path = tmp_path / "probes.workload.yaml"
     path.write_text(f"version: 1\n{line}\nchecks:\n  - http: {{service: a, path: /call}}\n")
     with pytest.raises(WorkloadError) as caught:

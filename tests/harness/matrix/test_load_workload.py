@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from harness.config import load_config
 from harness.load import load_profile
 from harness.matrix.errors import ExpectationsError
 from harness.matrix.expectations import LoadBudget, load_expectations
@@ -23,7 +22,12 @@ from harness.matrix.loadworkload import REQUESTS_CHECK, LoadWorkload, budget_bre
 from harness.matrix.outcome import Status
 from harness.matrix.session import prepare, run_matrix
 from harness.project import Project
-from tests.harness.matrix.conftest import PROFILE, TOXIPROXY_BIN, shop_fleet, write_fleet
+from tests.harness.matrix.conftest import (
+    PROFILE,
+    shop_fleet,
+    shop_project,
+    write_fleet,
+)
 
 PROBES = """\
 version: 1
@@ -47,17 +51,7 @@ load:
 
 
 def project_for(tmp_path: Path) -> Project:
-    manifest = write_fleet(tmp_path, shop_fleet(CALL_TIMEOUT="0.5"))
-    config = load_config(
-        start=tmp_path,
-        overrides={
-            "manifest": str(manifest),
-            "infra.toxiproxy_bin": str(TOXIPROXY_BIN),
-            "report_dir": str(tmp_path / "reports"),
-        },
-        environ={},
-    )
-    return Project.load(config)
+    return shop_project(tmp_path, shop_fleet(CALL_TIMEOUT="0.5"))
 
 
 @pytest.mark.slow

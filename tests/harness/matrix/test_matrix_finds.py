@@ -12,11 +12,9 @@ import pytest
 import yaml
 
 from harness.chaos.scenario import load_scenario
-from harness.config import load_config
 from harness.matrix.outcome import MatrixResult, Status
 from harness.matrix.session import prepare, run_matrix
-from harness.project import Project
-from tests.harness.matrix.conftest import TOXIPROXY_BIN, shop_fleet, write_fleet
+from tests.harness.matrix.conftest import shop_fleet, shop_project
 
 pytestmark = pytest.mark.slow
 
@@ -54,19 +52,9 @@ def run(
     faults: tuple[str, ...] = ("latency_above", "down"),
     **caller_env: str,
 ) -> MatrixResult:
-    manifest = write_fleet(tmp_path, shop_fleet(**caller_env))
+    project = shop_project(tmp_path, shop_fleet(**caller_env))
     (tmp_path / "workload.yaml").write_text(WORKLOAD)
     (tmp_path / "expectations.yaml").write_text(expectations)
-    config = load_config(
-        start=tmp_path,
-        overrides={
-            "manifest": str(manifest),
-            "infra.toxiproxy_bin": str(TOXIPROXY_BIN),
-            "report_dir": str(tmp_path / "reports"),
-        },
-        environ={},
-    )
-    project = Project.load(config)
     plan = prepare(
         project,
         expectations=tmp_path / "expectations.yaml",

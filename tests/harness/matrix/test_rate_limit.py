@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
 from harness.matrix.outcome import MatrixResult, Status
 from harness.matrix.session import prepare, run_matrix
-from harness.project import Project
-from tests.harness.matrix.conftest import TOXIPROXY_BIN, shop_fleet, write_fleet
+from tests.harness.matrix.conftest import shop_fleet, shop_project
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +36,9 @@ defaults: {timeout: 2s, recovery: 10s}
 
 
 def run(tmp_path: Path, retry_after: str) -> MatrixResult:
-    manifest = write_fleet(tmp_path, shop_fleet(CALL_TIMEOUT="1"))
+    project = shop_project(tmp_path, shop_fleet(CALL_TIMEOUT="1"))
     (tmp_path / "workload.yaml").write_text(WORKLOAD.format(retry_after=retry_after))
     (tmp_path / "expectations.yaml").write_text(EXPECTATIONS)
-    config = load_config(
-        start=tmp_path,
-        overrides={"manifest": str(manifest), "infra.toxiproxy_bin": str(TOXIPROXY_BIN)},
-        environ={},
-    )
-    project = Project.load(config)
     plan = prepare(
         project,
         expectations=tmp_path / "expectations.yaml",
